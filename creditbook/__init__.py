@@ -1,0 +1,3 @@
+"""creditbook: credit-line approval for resellers of AI API access."""
+
+__version__ = "0.1.0"

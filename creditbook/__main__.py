@@ -1,0 +1,5 @@
+import sys
+
+from creditbook.cli import main
+
+sys.exit(main())

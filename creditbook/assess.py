@@ -1,0 +1,34 @@
+"""The one orchestrator: raw application → parse → validate → evaluate, collecting every issue.
+
+Each stage adds its issues; evaluation runs only when there is no error. Only programming bugs raise.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from creditbook.engine import evaluate
+from creditbook.models import Decision
+from creditbook.policy import Policy
+from creditbook.prices import PriceTable
+from creditbook.records import Issue, has_errors
+from creditbook.validation import Context, parse_application, validate
+
+
+@dataclass(frozen=True)
+class Assessment:
+    decision: Decision | None
+    issues: tuple[Issue, ...]
+
+
+def assess(raw: Any, policy: Policy, prices: PriceTable, *, evaluated_at: datetime) -> Assessment:
+    app, issues = parse_application(raw)
+    if app is None:
+        return Assessment(decision=None, issues=tuple(issues))
+    issues += validate(app, Context(policy=policy, prices=prices))
+    if has_errors(issues):
+        return Assessment(decision=None, issues=tuple(issues))
+    decision = evaluate(app, policy, prices, evaluated_at=evaluated_at, issues=issues)
+    return Assessment(decision=decision, issues=tuple(issues))

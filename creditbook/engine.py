@@ -1,0 +1,625 @@
+"""The evaluation: application + policy + prices → Decision. Pure and deterministic."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+
+from creditbook import __version__
+from creditbook.fingerprint import audit_hashes
+from creditbook.formatting import cents, money, quantity, ratio, round_down, round_up
+from creditbook.models import (
+    Alternative,
+    Application,
+    Audit,
+    ConsumptionLine,
+    CostClass,
+    Currency,
+    Decision,
+    DecisionKind,
+    Exposure,
+    Governance,
+    GuaranteeType,
+    RampStep,
+    Scenario,
+    ScoreLine,
+    SpendLine,
+    Structure,
+)
+from creditbook.playbook import with_escalation
+from creditbook.policy import GovernanceRule, HardRule, Policy, Tier
+from creditbook.prices import PriceTable
+from creditbook.records import Issue, Text, text
+from creditbook.tables import Facts, FactValue, matches, show
+
+HARD_SECURITY = (GuaranteeType.BANK_GUARANTEE, GuaranteeType.LETTER_OF_CREDIT)
+DAYS_PER_MONTH = Decimal(30)
+STRUCTURE_LABELS: dict[Structure, Text] = {
+    Structure.MONTHLY_SETTLEMENT: text("月结", "monthly settlement"),
+    Structure.LIMITED_MONTHLY_SETTLEMENT: text("受限月结", "limited monthly settlement"),
+    Structure.DEPOSIT_BACKED: text("保证金担保", "deposit-backed"),
+    Structure.PREPAID: text("预付", "prepaid"),
+}
+
+
+# ------------------------------------------------------------------ spend
+
+
+def spend_line(
+    line: ConsumptionLine, currency: Currency, policy: Policy, prices: PriceTable
+) -> SpendLine:
+    row = prices.find(line.provider, line.model)
+    cost_class = line.cost_class or (row.cost_class if row else CostClass.HIGH)
+    if line.monthly_spend is not None:
+        monthly = line.monthly_spend
+        basis = text("申报月消耗金额", "stated monthly spend")
+    elif row is not None:
+        base = policy.to_base(row.monthly_cost(line), row.currency)
+        monthly = policy.from_base(base, currency)
+        prices_text = (
+            f"{show(row.input_per_mtok)}/{show(row.output_per_mtok)} {row.currency.value}/Mtok"
+        )
+        basis = text(
+            f"按价格表 {row.model} {prices_text}（{row.as_of}，{row.source}）",
+            f"price table {row.model} {prices_text} (as of {row.as_of}, {row.source})",
+        )
+    else:
+        raise ValueError(f"unpriced line {line.provider}/{line.model} passed validation")
+    return SpendLine(
+        provider=line.provider,
+        model=line.model,
+        monthly_spend=cents(monthly),
+        peak_monthly_spend=cents(monthly * line.peak_factor),
+        cost_class=cost_class,
+        basis=basis,
+    )
+
+
+def _share(lines: Sequence[SpendLine], picked: Sequence[bool], total: Decimal) -> Decimal:
+    part = sum(
+        (line.monthly_spend for line, keep in zip(lines, picked, strict=True) if keep), Decimal(0)
+    )
+    return ratio(part / total) if total else Decimal(0)
+
+
+# ------------------------------------------------------------------ facts
+
+
+def facts_of(
+    app: Application, policy: Policy, high_cost_share: Decimal, new_share: Decimal
+) -> dict[str, FactValue]:
+    profile = app.profile
+    is_new = profile.relationship_months == 0
+    return {
+        "entity_type": profile.entity_type.value,
+        "years_in_business": profile.years_in_business,
+        "procurement": profile.procurement.value,
+        "relationship_months": Decimal(profile.relationship_months),
+        "is_new_customer": is_new,
+        "on_time_ratio_12m": None if is_new else profile.on_time_ratio_12m,
+        "max_days_overdue_12m": Decimal(profile.max_days_overdue_12m),
+        "overdue_events_12m": Decimal(profile.overdue_events_12m),
+        "consecutive_overdue_invoices": Decimal(profile.consecutive_overdue_invoices),
+        "current_overdue_amount": policy.to_base(profile.current_overdue_amount, profile.currency),
+        "current_days_overdue": Decimal(profile.current_days_overdue),
+        "guarantee_type": profile.guarantee_type.value,
+        "has_guarantee": profile.guarantee_type is not GuaranteeType.NONE,
+        "high_cost_share": high_cost_share,
+        "new_scenario_share": new_share,
+        "requested_terms_days": Decimal(profile.payment_terms_days),
+        "country": profile.country,
+    }
+
+
+def score_of(policy: Policy, facts: Facts) -> tuple[ScoreLine, ...]:
+    lines = []
+    for factor in policy.score_factors:
+        for band in factor.bands:
+            hit, _ = matches(band.when, facts)
+            if hit:
+                lines.append(
+                    ScoreLine(
+                        factor=factor.id,
+                        value=show(facts[factor.fact]),
+                        points=band.points,
+                        reason=band.reason,
+                    )
+                )
+                break
+    return tuple(lines)
+
+
+@dataclass(frozen=True)
+class TierChoice:
+    tier: Tier
+    trace: tuple[Text, ...]
+    fired: tuple[HardRule, ...]
+
+
+def tier_of(policy: Policy, facts: Facts) -> TierChoice:
+    scored = policy.tiers[-1]
+    trace: tuple[Text, ...] = (text(f"评级 {scored.id}：默认行", f"tier {scored.id}: default row"),)
+    for tier in policy.tiers:
+        hit, why = matches(tier.when, facts)
+        if hit:
+            scored = tier
+            if why:
+                trace = (_joined(f"评级 {tier.id}：", f"tier {tier.id}: ", why),)
+            break
+    chosen = scored
+    fired = []
+    for rule in policy.hard_rules:
+        hit, why = matches(rule.when, facts)
+        if not hit:
+            continue
+        fired.append(rule)
+        lowered = policy.tier_rank(rule.max_tier) > policy.tier_rank(chosen.id)
+        if lowered:
+            chosen = policy.tier(rule.max_tier)
+        effect = text(f"最高 {rule.max_tier}", f"at most {rule.max_tier}")
+        trace += (
+            _joined(
+                f"硬性规则 {rule.id}（{effect.zh}{'，已降级' if lowered else ''}）：",
+                f"hard rule {rule.id} ({effect.en}{', lowered' if lowered else ''}): ",
+                why,
+            ),
+        )
+    return TierChoice(tier=chosen, trace=trace, fired=tuple(fired))
+
+
+def _joined(prefix_zh: str, prefix_en: str, parts: Sequence[Text]) -> Text:
+    return text(
+        prefix_zh + "，".join(part.zh for part in parts),
+        prefix_en + ", ".join(part.en for part in parts),
+    )
+
+
+# ------------------------------------------------------------- governance
+
+
+def _governance(
+    rules: Sequence[GovernanceRule], values: dict[str, Decimal], currency: Currency
+) -> tuple[Governance, ...]:
+    items = []
+    for rule in rules:
+        basis = Decimal(0) if rule.basis == "none" else values[rule.basis]
+        threshold = basis * rule.factor + rule.offset
+        threshold = min(ratio(threshold), Decimal(1)) if rule.unit == "ratio" else cents(threshold)
+        shown = quantity(threshold, rule.unit, currency)
+        items.append(
+            Governance(
+                id=rule.id,
+                description=text(
+                    rule.description.zh.format(threshold=shown),
+                    rule.description.en.format(threshold=shown),
+                ),
+                threshold=threshold,
+                unit=rule.unit,
+            )
+        )
+    return tuple(items)
+
+
+# ------------------------------------------------------------------ stages
+
+
+@dataclass(frozen=True)
+class Spend:
+    lines: tuple[SpendLine, ...]
+    expected: Decimal
+    peak: Decimal
+    high_cost_share: Decimal
+    new_scenario_share: Decimal
+
+
+def spend_of(app: Application, policy: Policy, prices: PriceTable) -> Spend:
+    currency = app.profile.currency
+    lines = tuple(spend_line(line, currency, policy, prices) for line in app.consumption)
+    expected = sum((line.monthly_spend for line in lines), Decimal(0))
+    return Spend(
+        lines=lines,
+        expected=expected,
+        peak=sum((line.peak_monthly_spend for line in lines), Decimal(0)),
+        high_cost_share=_share(
+            lines, [line.cost_class is CostClass.HIGH for line in lines], expected
+        ),
+        new_scenario_share=_share(
+            lines, [line.scenario is Scenario.NEW for line in app.consumption], expected
+        ),
+    )
+
+
+@dataclass(frozen=True)
+class Limit:
+    """The approved limit and how it was reached: every cap, and the one that binds."""
+
+    terms: int
+    cycle: int
+    weighted_spend: Decimal
+    need: Decimal
+    secured: Decimal
+    hard_guarantee: Decimal
+    caps: dict[str, tuple[Decimal, Text]]
+    binding: str
+    approved: Decimal
+    structure: Structure
+    required_deposit: Decimal
+    shortfall: Decimal
+
+    @property
+    def prepaid(self) -> bool:
+        return self.structure is Structure.PREPAID
+
+
+def limit_of(app: Application, policy: Policy, tier: Tier, spend: Spend, unit: Decimal) -> Limit:
+    """Smallest of request, need, tier cap, and appetite plus secured buffers; rounded down."""
+    profile, buffers = app.profile, app.buffers
+    currency = profile.currency
+    terms = min(profile.payment_terms_days, tier.max_payment_terms_days)
+    cycle = min(buffers.billing_cycle_days, tier.max_billing_cycle_days)
+    weighted = spend.expected + policy.need_limit.peak_weight * (spend.peak - spend.expected)
+    months = Decimal(cycle + terms + policy.need_limit.grace_days) / DAYS_PER_MONTH
+    need = cents(weighted * months)
+    hard_guarantee = (
+        profile.guarantee_amount if profile.guarantee_type in HARD_SECURITY else Decimal(0)
+    )
+    secured = buffers.deposit + buffers.prepaid_balance + hard_guarantee
+    caps = {
+        "requested": (profile.requested_limit, text("申请额度", "the requested limit")),
+        "need": (need, text("需求测算额度", "the need-based limit")),
+        "tier": (
+            min(tier.limit_multiple * spend.expected, policy.from_base(tier.max_limit, currency)),
+            text(f"评级 {tier.id} 上限", f"the tier {tier.id} cap"),
+        ),
+        "appetite": (
+            policy.from_base(policy.appetite.max_unsecured_exposure, currency) + secured,
+            text("风险偏好上限加已有担保缓冲", "the risk appetite plus secured buffers"),
+        ),
+    }
+    binding = min(caps, key=lambda key: caps[key][0])
+    approved = max(round_down(caps[binding][0], unit), Decimal(0))
+    structure = tier.structure if approved > 0 else Structure.PREPAID
+    if structure is Structure.PREPAID:
+        approved, terms = Decimal(0), 0
+    required_deposit = round_up(approved * tier.deposit_ratio, unit)
+    return Limit(
+        terms=terms,
+        cycle=cycle,
+        weighted_spend=cents(weighted),
+        need=need,
+        secured=secured,
+        hard_guarantee=hard_guarantee,
+        caps=caps,
+        binding=binding,
+        approved=approved,
+        structure=structure,
+        required_deposit=required_deposit,
+        shortfall=max(required_deposit - buffers.deposit, Decimal(0)),
+    )
+
+
+def ramp_of(
+    app: Application, policy: Policy, limit: Limit, is_new: bool, unit: Decimal
+) -> tuple[RampStep, ...]:
+    """The customer's own ramp capped at the approved limit, or the policy's new-customer ramp."""
+    if not limit.approved:
+        return ()
+    if app.buffers.ramp:
+        return tuple(
+            RampStep(from_day=step.from_day, limit=min(step.limit, limit.approved))
+            for step in app.buffers.ramp
+        )
+    if is_new:
+        return tuple(
+            RampStep(from_day=step.from_day, limit=round_down(limit.approved * step.share, unit))
+            for step in policy.new_customer_ramp
+        )
+    return ()
+
+
+@dataclass(frozen=True)
+class Recharge:
+    """Prepaid auto-recharge advice from expected spend."""
+
+    threshold: Decimal
+    amount: Decimal
+    text: Text
+
+
+def recharge_of(policy: Policy, spend: Spend, currency: Currency) -> Recharge:
+    advice = policy.prepaid_advice
+    threshold = round_up(spend.expected * advice.threshold_days / DAYS_PER_MONTH, Decimal(100))
+    amount = round_up(spend.expected * advice.recharge_days / DAYS_PER_MONTH, Decimal(100))
+    below, top_up = money(threshold, currency), money(amount, currency)
+    return Recharge(
+        threshold=threshold,
+        amount=amount,
+        text=text(
+            f"预付加自动充值：余额低于 {below} 时充值 {top_up}"
+            f"（约 {advice.threshold_days} 天 / {advice.recharge_days} 天的预计消耗）",
+            f"prepaid with auto-recharge: top up {top_up} when the balance falls below {below} "
+            f"(about {advice.threshold_days} / {advice.recharge_days} days of expected spend)",
+        ),
+    )
+
+
+def conditions_of(
+    app: Application,
+    choice: TierChoice,
+    limit: Limit,
+    ramp: Sequence[RampStep],
+    recharge: Recharge,
+) -> tuple[Text, ...]:
+    profile, buffers = app.profile, app.buffers
+
+    def fmt(amount: Decimal) -> str:
+        return money(amount, profile.currency)
+
+    conditions = [rule.condition for rule in choice.fired if rule.condition]
+    if limit.prepaid:
+        return (*conditions, recharge.text)
+    if limit.shortfall:
+        conditions.append(
+            text(
+                f"开通前补足保证金 {fmt(limit.shortfall)}（应收 {fmt(limit.required_deposit)}，"
+                f"已收 {fmt(buffers.deposit)}）",
+                f"deposit shortfall of {fmt(limit.shortfall)} paid before the line opens "
+                f"(required {fmt(limit.required_deposit)}, held {fmt(buffers.deposit)})",
+            )
+        )
+    if limit.terms < profile.payment_terms_days:
+        conditions.append(
+            text(
+                f"账期由申请的 {profile.payment_terms_days} 天缩短为 {limit.terms} 天",
+                f"payment terms shortened from the requested {profile.payment_terms_days} "
+                f"to {limit.terms} days",
+            )
+        )
+    if limit.cycle < buffers.billing_cycle_days:
+        conditions.append(
+            text(
+                f"账单周期由 {buffers.billing_cycle_days} 天缩短为 {limit.cycle} 天",
+                f"billing cycle shortened from {buffers.billing_cycle_days} to {limit.cycle} days",
+            )
+        )
+    if len(ramp) > 1:
+        steps_zh = "，".join(f"第 {step.from_day} 天起 {fmt(step.limit)}" for step in ramp)
+        steps_en = ", ".join(f"{fmt(step.limit)} from day {step.from_day}" for step in ramp)
+        conditions.append(
+            text(
+                f"分阶段开放额度：{steps_zh}；每一阶段以前期按时付款为前提",
+                f"staged ramp-up: {steps_en}; each step requires the previous invoices paid on time",
+            )
+        )
+    if profile.guarantee_type is not GuaranteeType.NONE:
+        held = f"{profile.guarantee_type.value}, {fmt(profile.guarantee_amount)}"
+        conditions.append(
+            text(
+                f"开通前归档担保文件原件（{held}）",
+                f"original guarantee documents on file before the line opens ({held})",
+            )
+        )
+    return tuple(conditions)
+
+
+def kind_of(
+    app: Application, policy: Policy, limit: Limit, conditions: Sequence[Text]
+) -> DecisionKind:
+    if limit.prepaid:
+        return DecisionKind.PREPAID_ONLY
+    if limit.approved < app.profile.requested_limit * policy.counter_offer_below:
+        return DecisionKind.COUNTER_OFFER
+    if conditions or limit.structure is not Structure.MONTHLY_SETTLEMENT:
+        return DecisionKind.APPROVE_WITH_CONDITIONS
+    return DecisionKind.APPROVE
+
+
+def alternatives_of(
+    app: Application, tier: Tier, limit: Limit, recharge: Recharge, unit: Decimal
+) -> tuple[Alternative, ...]:
+    """A refusal or a counter-offer always comes with structures the customer can take instead."""
+    currency = app.profile.currency
+    alternatives = [
+        Alternative(
+            structure=Structure.PREPAID,
+            limit=Decimal(0),
+            required_deposit=Decimal(0),
+            auto_recharge_threshold=recharge.threshold,
+            auto_recharge_amount=recharge.amount,
+            description=recharge.text,
+        )
+    ]
+    secured_limit = round_down(min(app.profile.requested_limit, limit.need), unit)
+    if secured_limit > limit.approved:
+        amount, cycle = money(secured_limit, currency), tier.max_billing_cycle_days
+        alternatives.append(
+            Alternative(
+                structure=Structure.DEPOSIT_BACKED,
+                limit=secured_limit,
+                required_deposit=secured_limit,
+                description=text(
+                    f"保证金担保：缴纳 {amount} 保证金，可获 {amount} 额度（{cycle} 天账单周期）",
+                    f"deposit-backed: a deposit of {amount} secures a line of {amount} "
+                    f"({cycle}-day billing cycle)",
+                ),
+            )
+        )
+    return tuple(alternatives)
+
+
+def exposure_of(app: Application, policy: Policy, spend: Spend, limit: Limit) -> Exposure:
+    """Unsecured exposure once the conditions precedent (required deposit) are met."""
+    buffers = app.buffers
+    held = max(buffers.deposit, limit.required_deposit) + buffers.prepaid_balance
+    unsecured = max(limit.approved - held - limit.hard_guarantee, Decimal(0))
+    return Exposure(
+        expected_monthly_spend=cents(spend.expected),
+        peak_monthly_spend=cents(spend.peak),
+        high_cost_share=spend.high_cost_share,
+        new_scenario_share=spend.new_scenario_share,
+        need_based_limit=limit.need,
+        secured_buffers=cents(limit.secured),
+        unsecured_exposure=cents(unsecured),
+        provider_cost_at_risk=cents(unsecured * policy.cost_to_serve_ratio),
+        lines=spend.lines,
+    )
+
+
+def review_of(app: Application, tier: Tier, choice: TierChoice) -> tuple[int, date, bool]:
+    """(interval, next review date, whether the contract renewal set it): whichever comes first."""
+    profile = app.profile
+    capped = [rule.review_interval_days for rule in choice.fired if rule.review_interval_days]
+    interval = min([tier.review_interval_days, *capped])
+    scheduled = profile.application_date + timedelta(days=interval)
+    renewal = profile.contract_renewal_date
+    if renewal is not None and renewal < scheduled:
+        return interval, renewal, True
+    return interval, scheduled, False
+
+
+def reasons_of(
+    app: Application,
+    policy: Policy,
+    score: int,
+    choice: TierChoice,
+    limit: Limit,
+    renewal_first: bool,
+) -> tuple[Text, ...]:
+    currency, tier = app.profile.currency, choice.tier
+
+    def fmt(amount: Decimal) -> str:
+        return money(amount, currency)
+
+    structure = STRUCTURE_LABELS[limit.structure]
+    grace = policy.need_limit.grace_days
+    reasons = [
+        text(
+            f"评分 {score}/100，评级 {tier.id} {tier.name.zh}，结构：{structure.zh}",
+            f"score {score}/100, tier {tier.id} {tier.name.en}, structure: {structure.en}",
+        ),
+        *(rule.reason for rule in choice.fired),
+        text(
+            f"需求测算 {fmt(limit.need)} = 加权月消耗 {fmt(limit.weighted_spend)} ×（账单周期 "
+            f"{limit.cycle} + 账期 {limit.terms} + 宽限 {grace} 天）/ 30",
+            f"need-based limit {fmt(limit.need)} = weighted monthly spend "
+            f"{fmt(limit.weighted_spend)} × (cycle {limit.cycle} + terms {limit.terms} + grace "
+            f"{grace} days) / 30",
+        ),
+    ]
+    if limit.prepaid:
+        reasons.append(
+            text(
+                "不授予信用额度：改为预付加自动充值，付款记录良好后可申请月结",
+                "no credit line: prepaid with auto-recharge; monthly settlement can be requested "
+                "once a payment record exists",
+            )
+        )
+    else:
+        bound, label = limit.caps[limit.binding]
+        reasons.append(
+            text(
+                f"批准额度 {fmt(limit.approved)} 受限于{label.zh}（{fmt(cents(bound))}）",
+                f"approved limit {fmt(limit.approved)} is bound by {label.en} ({fmt(cents(bound))})",
+            )
+        )
+    if currency is not policy.base_currency:
+        rate = (
+            f"1 {currency.value} = {show(policy.fx.rates[currency])} {policy.base_currency.value}"
+        )
+        reasons.append(
+            text(
+                f"币种换算按政策汇率 {rate}（{policy.fx.as_of}）",
+                f"currency converted at the policy rate {rate} (as of {policy.fx.as_of})",
+            )
+        )
+    if renewal_first:
+        reasons.append(
+            text(
+                "合同续约日早于常规复核日，以续约日为复核日",
+                "the contract renewal comes first and sets the review date",
+            )
+        )
+    return tuple(reasons)
+
+
+# --------------------------------------------------------------- evaluate
+
+
+def evaluate(
+    app: Application,
+    policy: Policy,
+    prices: PriceTable,
+    *,
+    evaluated_at: datetime,
+    issues: Sequence[Issue] = (),
+) -> Decision:
+    profile = app.profile
+    currency = profile.currency
+    unit = policy.rounding.limit_unit.get(
+        currency, policy.rounding.limit_unit[policy.base_currency]
+    )
+
+    spend = spend_of(app, policy, prices)
+    facts = facts_of(app, policy, spend.high_cost_share, spend.new_scenario_share)
+    breakdown = score_of(policy, facts)
+    score = sum(line.points for line in breakdown)
+    choice = tier_of(policy, {**facts, "score": Decimal(score)})
+    limit = limit_of(app, policy, choice.tier, spend, unit)
+    ramp = ramp_of(app, policy, limit, bool(facts["is_new_customer"]), unit)
+    recharge = recharge_of(policy, spend, currency)
+    conditions = conditions_of(app, choice, limit, ramp, recharge)
+    kind = kind_of(app, policy, limit, conditions)
+    offers_alternatives = kind in (DecisionKind.PREPAID_ONLY, DecisionKind.COUNTER_OFFER)
+    interval, next_review, renewal_first = review_of(app, choice.tier, choice)
+    values = {
+        "expected_monthly_spend": spend.expected,
+        "peak_monthly_spend": spend.peak,
+        "high_cost_share": spend.high_cost_share,
+        "approved_limit": limit.approved,
+    }
+    application_hash, fingerprint = audit_hashes(app, policy, prices)
+    return Decision(
+        customer_name=profile.customer_name,
+        credit_code=profile.credit_code,
+        decision=kind,
+        tier=choice.tier.id,
+        tier_name=choice.tier.name,
+        score=score,
+        score_breakdown=breakdown,
+        tier_trace=choice.trace,
+        approved_limit=limit.approved,
+        requested_limit=profile.requested_limit,
+        currency=currency,
+        structure=limit.structure,
+        payment_terms_days=limit.terms,
+        billing_cycle_days=limit.cycle,
+        required_deposit=limit.required_deposit,
+        deposit_shortfall=limit.shortfall,
+        conditions=conditions,
+        alternatives=(
+            alternatives_of(app, choice.tier, limit, recharge, unit) if offers_alternatives else ()
+        ),
+        ramp=ramp,
+        exposure=exposure_of(app, policy, spend, limit),
+        review_interval_days=interval,
+        next_review_date=next_review,
+        downgrade_triggers=(
+            () if limit.prepaid else _governance(policy.downgrade_triggers, values, currency)
+        ),
+        upgrade_conditions=_governance(policy.upgrade_conditions, values, currency),
+        stop_loss=with_escalation(app.stop_loss or policy.stop_loss, policy.final_escalation),
+        reasons=reasons_of(app, policy, score, choice, limit, renewal_first),
+        issues=tuple(issues),
+        audit=Audit(
+            fingerprint=fingerprint,
+            application_hash=application_hash,
+            policy_id=policy.id,
+            policy_version=policy.version,
+            policy_hash=policy.content_hash(),
+            prices_hash=prices.content_hash(),
+            engine_version=__version__,
+            evaluated_at=evaluated_at,
+        ),
+    )

@@ -1,0 +1,91 @@
+"""Stop-loss playbooks: the doctrine a playbook must follow, and its escalation path."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Mapping, Sequence
+
+from creditbook.models import Action, StopLossRule, StopLossStep, Trigger
+from creditbook.records import Text, text
+from creditbook.tables import show
+
+FIRST_OVER_LIMIT_ACTIONS = (Action.PAUSE_NEW_QUOTA, Action.DISABLE_HIGH_COST_MODELS)
+TRIGGER_LABELS: dict[Trigger, Text] = {
+    Trigger.OVER_LIMIT: text("超额度", "over limit"),
+    Trigger.ABNORMAL_USAGE: text("异常消耗", "abnormal usage"),
+    Trigger.OVERDUE: text("逾期", "overdue"),
+}
+THRESHOLD_UNITS: dict[Trigger, Text] = {
+    Trigger.OVER_LIMIT: text("已用额度 ÷ 批准额度", "used ÷ approved limit"),
+    Trigger.ABNORMAL_USAGE: text("日消耗 ÷ 近7日日均", "daily spend ÷ trailing 7-day average"),
+    Trigger.OVERDUE: text("逾期天数", "days past due"),
+}
+
+
+def playbook_problems(steps: Sequence[StopLossStep]) -> list[tuple[int | None, Text]]:
+    """(step index or None, message) for every way the playbook breaks the doctrine."""
+    problems: list[tuple[int | None, Text]] = []
+    for trigger in Trigger:
+        label = TRIGGER_LABELS[trigger]
+        indexed = [(index, step) for index, step in enumerate(steps) if step.trigger is trigger]
+        if not indexed:
+            problems.append(
+                (
+                    None,
+                    text(
+                        f"止损方案缺少“{label.zh}”触发条件", f"the playbook has no {label.en} step"
+                    ),
+                )
+            )
+            continue
+        for (_, earlier), (index, later) in itertools.pairwise(indexed):
+            if later.threshold <= earlier.threshold:
+                problems.append(
+                    (
+                        index,
+                        text(
+                            f"“{label.zh}”的阈值必须逐级升高：{show(later.threshold)} 不高于上一级 "
+                            f"{show(earlier.threshold)}",
+                            f"{label.en} thresholds must escalate: {show(later.threshold)} is not "
+                            f"above the previous {show(earlier.threshold)}",
+                        ),
+                    )
+                )
+    over_limit = [(i, step) for i, step in enumerate(steps) if step.trigger is Trigger.OVER_LIMIT]
+    restricting = [(i, step) for i, step in over_limit if set(step.actions) - {Action.NOTIFY}]
+    if restricting:
+        index, first = restricting[0]
+        if not set(FIRST_OVER_LIMIT_ACTIONS) <= set(first.actions) or Action.SUSPEND_SERVICE in (
+            first.actions
+        ):
+            problems.append(
+                (
+                    index,
+                    text(
+                        "超额度后的第一步限制必须是暂停新增额度并关闭高成本模型，不能直接停服",
+                        "the first over-limit restriction must pause new quota and disable "
+                        "high-cost models, not suspend service",
+                    ),
+                )
+            )
+    return problems
+
+
+def with_escalation(
+    steps: Sequence[StopLossStep], final: Mapping[Trigger, Sequence[Action]]
+) -> tuple[StopLossRule, ...]:
+    """Each step escalates to the next step of its trigger; the last one to the policy's final."""
+    rules = []
+    for index, step in enumerate(steps):
+        later = [other for other in steps[index + 1 :] if other.trigger is step.trigger]
+        escalation = later[0].actions if later else tuple(final.get(step.trigger, ()))
+        rules.append(
+            StopLossRule(
+                trigger=step.trigger,
+                threshold=step.threshold,
+                actions=step.actions,
+                escalation=tuple(escalation),
+                recovery=step.recovery,
+            )
+        )
+    return tuple(rules)

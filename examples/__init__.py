@@ -1,0 +1,1 @@
+"""Bundled examples, installed as `creditbook.bundled_examples` (see pyproject.toml)."""
