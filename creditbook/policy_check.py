@@ -50,8 +50,8 @@ def run_example(
         passed = error_at in located
         return ExampleResult(example.name, passed, f"errors at {', '.join(located) or 'nothing'}")
     if result.decision is None:
-        located = ", ".join(issue.render("en") for issue in result.issues)
-        return ExampleResult(example.name, False, f"no decision: {located}")
+        problems = ", ".join(issue.render("en") for issue in result.issues)
+        return ExampleResult(example.name, False, f"no decision: {problems}")
     actual = result.decision.model_dump(mode="json")
     wrong = [
         f"{key} {actual.get(key)!r} ≠ {value!r}"
