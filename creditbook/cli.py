@@ -18,11 +18,12 @@ from creditbook.files import (
     read_prices,
     write_atomic,
 )
+from creditbook.labels import LABELS
 from creditbook.models import Application, Decision
 from creditbook.policy import Policy, default_policy
 from creditbook.policy_check import run_examples
 from creditbook.records import Issue, Lang
-from creditbook.report import DECISION_LABELS, render_decision, render_issues
+from creditbook.report import columns, render_decision, render_issues
 
 EXIT_OK, EXIT_FAILURE, EXIT_INPUT = 0, 1, 2
 
@@ -106,26 +107,14 @@ def cmd_demo(args: argparse.Namespace) -> int:
             (
                 name,
                 decision.customer_name,
-                DECISION_LABELS[decision.decision].render(args.lang),
+                LABELS[decision.decision].render(args.lang),
                 decision.tier,
                 f"{decision.approved_limit:,.0f} / {decision.requested_limit:,.0f} {cur}",
             )
         )
-    headers = ("file", "customer", "decision", "tier", "approved / requested")
-    widths = [max(_width(str(row[i])) for row in (headers, *rows)) for i in range(len(headers))]
-    for row in (headers, *rows):
-        print("  ".join(_pad(str(cell), width) for cell, width in zip(row, widths, strict=True)))
+    print(columns([("file", "customer", "decision", "tier", "approved / requested"), *rows]))
     print(f"\n{len(rows)} decisions written to {out}/")
     return EXIT_OK
-
-
-def _width(value: str) -> int:
-    """Terminal columns: CJK characters take two."""
-    return sum(2 if ord(char) > 0x2E7F else 1 for char in value)
-
-
-def _pad(value: str, width: int) -> str:
-    return value + " " * (width - _width(value))
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -10,6 +10,7 @@ from decimal import Decimal
 from creditbook import __version__
 from creditbook.fingerprint import audit_hashes
 from creditbook.formatting import cents, money, quantity, ratio, round_down, round_up
+from creditbook.labels import label
 from creditbook.models import (
     Alternative,
     Application,
@@ -36,12 +37,6 @@ from creditbook.tables import Facts, FactValue, matches, show
 
 HARD_SECURITY = (GuaranteeType.BANK_GUARANTEE, GuaranteeType.LETTER_OF_CREDIT)
 DAYS_PER_MONTH = Decimal(30)
-STRUCTURE_LABELS: dict[Structure, Text] = {
-    Structure.MONTHLY_SETTLEMENT: text("月结", "monthly settlement"),
-    Structure.LIMITED_MONTHLY_SETTLEMENT: text("受限月结", "limited monthly settlement"),
-    Structure.DEPOSIT_BACKED: text("保证金担保", "deposit-backed"),
-    Structure.PREPAID: text("预付", "prepaid"),
-}
 
 
 # ------------------------------------------------------------------ spend
@@ -492,7 +487,7 @@ def reasons_of(
     def fmt(amount: Decimal) -> str:
         return money(amount, currency)
 
-    structure = STRUCTURE_LABELS[limit.structure]
+    structure = label(limit.structure)
     grace = policy.need_limit.grace_days
     reasons = [
         text(
@@ -517,11 +512,11 @@ def reasons_of(
             )
         )
     else:
-        bound, label = limit.caps[limit.binding]
+        bound, cap = limit.caps[limit.binding]
         reasons.append(
             text(
-                f"批准额度 {fmt(limit.approved)} 受限于{label.zh}（{fmt(cents(bound))}）",
-                f"approved limit {fmt(limit.approved)} is bound by {label.en} ({fmt(cents(bound))})",
+                f"批准额度 {fmt(limit.approved)} 受限于{cap.zh}（{fmt(cents(bound))}）",
+                f"approved limit {fmt(limit.approved)} is bound by {cap.en} ({fmt(cents(bound))})",
             )
         )
     if currency is not policy.base_currency:

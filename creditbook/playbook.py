@@ -5,16 +5,12 @@ from __future__ import annotations
 import itertools
 from collections.abc import Mapping, Sequence
 
+from creditbook.labels import LABELS
 from creditbook.models import Action, StopLossRule, StopLossStep, Trigger
 from creditbook.records import Text, text
 from creditbook.tables import show
 
 FIRST_OVER_LIMIT_ACTIONS = (Action.PAUSE_NEW_QUOTA, Action.DISABLE_HIGH_COST_MODELS)
-TRIGGER_LABELS: dict[Trigger, Text] = {
-    Trigger.OVER_LIMIT: text("超额度", "over limit"),
-    Trigger.ABNORMAL_USAGE: text("异常消耗", "abnormal usage"),
-    Trigger.OVERDUE: text("逾期", "overdue"),
-}
 THRESHOLD_UNITS: dict[Trigger, Text] = {
     Trigger.OVER_LIMIT: text("已用额度 ÷ 批准额度", "used ÷ approved limit"),
     Trigger.ABNORMAL_USAGE: text("日消耗 ÷ 近7日日均", "daily spend ÷ trailing 7-day average"),
@@ -26,14 +22,15 @@ def playbook_problems(steps: Sequence[StopLossStep]) -> list[tuple[int | None, T
     """(step index or None, message) for every way the playbook breaks the doctrine."""
     problems: list[tuple[int | None, Text]] = []
     for trigger in Trigger:
-        label = TRIGGER_LABELS[trigger]
+        label = LABELS[trigger]
         indexed = [(index, step) for index, step in enumerate(steps) if step.trigger is trigger]
         if not indexed:
             problems.append(
                 (
                     None,
                     text(
-                        f"止损方案缺少“{label.zh}”触发条件", f"the playbook has no {label.en} step"
+                        f"止损方案缺少“{label.zh}”触发条件",
+                        f"the playbook has no {label.en.lower()} step",
                     ),
                 )
             )
@@ -46,7 +43,7 @@ def playbook_problems(steps: Sequence[StopLossStep]) -> list[tuple[int | None, T
                         text(
                             f"“{label.zh}”的阈值必须逐级升高：{show(later.threshold)} 不高于上一级 "
                             f"{show(earlier.threshold)}",
-                            f"{label.en} thresholds must escalate: {show(later.threshold)} is not "
+                            f"{label.en.lower()} thresholds must escalate: {show(later.threshold)} is not "
                             f"above the previous {show(earlier.threshold)}",
                         ),
                     )

@@ -2,20 +2,30 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from enum import StrEnum
 
-from creditbook.engine import STRUCTURE_LABELS
 from creditbook.formatting import money, percent
-from creditbook.models import Decision, DecisionKind
-from creditbook.playbook import TRIGGER_LABELS
+from creditbook.labels import LABELS
+from creditbook.models import Decision
 from creditbook.records import Issue, Lang, Text, text
 
-DECISION_LABELS: dict[DecisionKind, Text] = {
-    DecisionKind.APPROVE: text("批准", "approve"),
-    DecisionKind.APPROVE_WITH_CONDITIONS: text("有条件批准", "approve with conditions"),
-    DecisionKind.COUNTER_OFFER: text("调整方案", "counter-offer"),
-    DecisionKind.PREPAID_ONLY: text("仅限预付", "prepaid only"),
-}
+
+def width(value: str) -> int:
+    """Terminal columns: CJK characters take two."""
+    return sum(2 if ord(char) > 0x2E7F else 1 for char in value)
+
+
+def columns(rows: Sequence[Sequence[str]], indent: str = "") -> str:
+    """Rows of cells as aligned text columns."""
+    widths = [max(width(row[i]) for row in rows) for i in range(len(rows[0]))]
+    return "\n".join(
+        indent
+        + "  ".join(
+            cell + " " * (w - width(cell)) for cell, w in zip(row, widths, strict=True)
+        ).rstrip()
+        for row in rows
+    )
 
 
 def label(zh: str, en: str, lang: Lang) -> str:
@@ -30,7 +40,7 @@ def render_decision(decision: Decision, lang: Lang) -> str:
     cur = decision.currency
     exposure = decision.exposure
     rows = [
-        (label("决定", "Decision", lang), DECISION_LABELS[decision.decision].render(lang)),
+        (label("决定", "Decision", lang), LABELS[decision.decision].render(lang)),
         (
             label("评级", "Tier", lang),
             f"{decision.tier} {decision.tier_name.render(lang)} · "
@@ -41,7 +51,7 @@ def render_decision(decision: Decision, lang: Lang) -> str:
             f"{money(decision.approved_limit, cur)} / "
             f"{label('申请', 'requested', lang)} {money(decision.requested_limit, cur)}",
         ),
-        (label("结构", "Structure", lang), STRUCTURE_LABELS[decision.structure].render(lang)),
+        (label("结构", "Structure", lang), LABELS[decision.structure].render(lang)),
         (
             label("账期 / 账单周期", "Terms / billing cycle", lang),
             f"{decision.payment_terms_days} / {decision.billing_cycle_days} "
@@ -67,8 +77,7 @@ def render_decision(decision: Decision, lang: Lang) -> str:
             f"{decision.next_review_date} ({decision.review_interval_days} {label('天', 'days', lang)})",
         ),
     ]
-    width = max(len(name) for name, _ in rows)
-    lines = [decision.customer_name, *(f"  {name.ljust(width)}  {value}" for name, value in rows)]
+    lines = [decision.customer_name, columns(rows, indent="  ")]
 
     def section(title: Text, items: Iterable[str]) -> None:
         items = list(items)
@@ -95,9 +104,9 @@ def render_decision(decision: Decision, lang: Lang) -> str:
     section(
         text("止损方案", "Stop-loss playbook"),
         (
-            f"{TRIGGER_LABELS[rule.trigger].render(lang)} ≥ {rule.threshold}: "
-            f"{', '.join(rule.actions)} → {', '.join(rule.escalation) or '—'}; "
-            f"{label('恢复', 'recovery', lang)}: {', '.join(rule.recovery)}"
+            f"{LABELS[rule.trigger].render(lang)} ≥ {rule.threshold}: "
+            f"{_names(rule.actions, lang)} → {_names(rule.escalation, lang) or '—'}; "
+            f"{label('恢复', 'recovery', lang)}: {_names(rule.recovery, lang)}"
             for rule in decision.stop_loss
         ),
     )
@@ -108,3 +117,7 @@ def render_decision(decision: Decision, lang: Lang) -> str:
         f"engine {decision.audit.engine_version}"
     )
     return "\n".join(lines)
+
+
+def _names(values: Iterable[StrEnum], lang: Lang) -> str:
+    return ", ".join(LABELS[value].render(lang) for value in values)
