@@ -8,6 +8,8 @@ from datetime import date
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
+from pydantic import BaseModel
+
 from creditbook.models import Application
 
 if TYPE_CHECKING:
@@ -23,19 +25,23 @@ def _plain(value: object) -> str:
     raise TypeError(f"cannot canonicalise {type(value).__name__}")
 
 
-def canonical_json(app: Application) -> str:
-    """One text per application: defaults filled in, keys sorted, 10.50 and 10.5 alike."""
+def canonical_json(model: BaseModel, exclude: set[str] | None = None) -> str:
+    """One text per content: defaults filled in, keys sorted, 10.50 and 10.5 alike."""
     return json.dumps(
-        app.model_dump(), default=_plain, sort_keys=True, ensure_ascii=False, separators=(",", ":")
+        model.model_dump(exclude=exclude),
+        default=_plain,
+        sort_keys=True,
+        ensure_ascii=False,
+        separators=(",", ":"),
     )
 
 
-def application_hash(app: Application) -> str:
-    return hashlib.sha256(canonical_json(app).encode()).hexdigest()
+def content_hash(model: BaseModel, exclude: set[str] | None = None) -> str:
+    return hashlib.sha256(canonical_json(model, exclude).encode()).hexdigest()
 
 
 def audit_hashes(app: Application, policy: Policy, prices: PriceTable) -> tuple[str, str]:
     """(application hash, fingerprint of application + policy + prices)."""
-    app_hash = application_hash(app)
+    app_hash = content_hash(app)
     joined = f"{app_hash}:{policy.content_hash()}:{prices.content_hash()}"
     return app_hash, hashlib.sha256(joined.encode()).hexdigest()

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
 from datetime import date
 from decimal import Decimal
 from importlib import resources
@@ -13,6 +11,7 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import Field, model_validator
 
+from creditbook.fingerprint import content_hash
 from creditbook.models import (
     Action,
     Currency,
@@ -177,9 +176,7 @@ class Policy(Frozen):
 
     def content_hash(self) -> str:
         """sha256 of the canonical rules; worked examples are documentation, not rules."""
-        rules = self.model_dump(mode="json", exclude={"examples"})
-        canonical = json.dumps(rules, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-        return hashlib.sha256(canonical.encode()).hexdigest()
+        return content_hash(self, exclude={"examples"})
 
 
 def policy_problems(policy: Policy) -> list[str]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import hashlib
 import io
 from collections.abc import Iterable
 from decimal import Decimal
@@ -12,6 +11,7 @@ from typing import Annotated
 
 from pydantic import Field
 
+from creditbook.fingerprint import content_hash
 from creditbook.models import ConsumptionLine, CostClass, Currency, Provider
 from creditbook.records import Frozen, Money
 
@@ -72,8 +72,7 @@ class PriceTable(Frozen):
         return PriceTable(rows=(*kept, *replaced.values()))
 
     def content_hash(self) -> str:
-        canonical = "\n".join(row.model_dump_json() for row in self.rows)
-        return hashlib.sha256(canonical.encode()).hexdigest()
+        return content_hash(self)
 
 
 def parse_prices(text: str) -> PriceTable:
