@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import Any
 
 from creditbook.engine import evaluate
-from creditbook.models import Decision
+from creditbook.models import Application, Decision
 from creditbook.policy import Policy
 from creditbook.prices import PriceTable
 from creditbook.records import Issue, has_errors
@@ -23,12 +23,20 @@ class Assessment:
     issues: tuple[Issue, ...]
 
 
-def assess(raw: Any, policy: Policy, prices: PriceTable, *, evaluated_at: datetime) -> Assessment:
+def parse_and_validate(
+    raw: Any, policy: Policy, prices: PriceTable
+) -> tuple[Application | None, list[Issue]]:
+    """The application when it has no error, and every issue found on the way."""
     app, issues = parse_application(raw)
     if app is None:
-        return Assessment(decision=None, issues=tuple(issues))
+        return None, issues
     issues += validate(app, Context(policy=policy, prices=prices))
-    if has_errors(issues):
+    return (None if has_errors(issues) else app), issues
+
+
+def assess(raw: Any, policy: Policy, prices: PriceTable, *, evaluated_at: datetime) -> Assessment:
+    app, issues = parse_and_validate(raw, policy, prices)
+    if app is None:
         return Assessment(decision=None, issues=tuple(issues))
     decision = evaluate(app, policy, prices, evaluated_at=evaluated_at, issues=issues)
     return Assessment(decision=decision, issues=tuple(issues))

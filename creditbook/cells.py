@@ -296,8 +296,18 @@ def locate(issues: Iterable[Issue], cells: Mapping[Path, str]) -> list[Issue]:
     return located
 
 
+def table_values(
+    table: Table, items: Sequence[Mapping[str, Any]]
+) -> list[tuple[int, list[CellValue]]]:
+    """Rows of cell values (with their row numbers) that show a list of contract items."""
+    return [
+        (table.first_data_row + index, [_table_cell(column, item) for column in table.columns])
+        for index, item in enumerate(items)
+    ]
+
+
 def sheet_values_of(app: Application) -> dict[str, SheetValues]:
-    """The cell values that show an application, by sheet (tables as rows from the first data row)."""
+    """The cell values that show an application, by sheet."""
     dumped = app.model_dump()
     result = {}
     for sheet in INPUT_SHEETS:
@@ -309,13 +319,7 @@ def sheet_values_of(app: Application) -> dict[str, SheetValues]:
             items: Any = dumped
             for part in table.block:
                 items = items[part]
-            values.tables[table.name] = [
-                (
-                    table.first_data_row + index,
-                    [_table_cell(column, item) for column in table.columns],
-                )
-                for index, item in enumerate(items)
-            ]
+            values.tables[table.name] = table_values(table, items)
         result[sheet.name] = values
     return result
 

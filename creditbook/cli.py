@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
-from creditbook.assess import assess
+from creditbook.assess import assess, parse_and_validate
 from creditbook.files import (
     InputError,
     example_applications,
@@ -24,6 +24,8 @@ from creditbook.policy import Policy, default_policy
 from creditbook.policy_check import run_examples
 from creditbook.records import Issue, Lang
 from creditbook.report import columns, render_decision, render_issues
+from creditbook.workbooks import export_application, new_workbook
+from creditbook.xlsm.build import build_workbook
 
 EXIT_OK, EXIT_FAILURE, EXIT_INPUT = 0, 1, 2
 
@@ -117,6 +119,35 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_build_workbook(args: argparse.Namespace) -> int:
+    write_atomic(args.out, build_workbook(default_policy(), read_prices(None)))
+    print(f"built {args.out}")
+    return EXIT_OK
+
+
+def cmd_new(args: argparse.Namespace) -> int:
+    app = None
+    if args.input:
+        app, issues = parse_and_validate(
+            read_application_json(args.input), default_policy(), read_prices(None)
+        )
+        if app is None:
+            _print_issues(issues, args.lang, False)
+            return EXIT_INPUT
+    write_atomic(args.out, new_workbook(app))
+    print(f"created {args.out}")
+    return EXIT_OK
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    app, issues = export_application(args.file)
+    if app is None:
+        _print_issues(issues, args.lang, args.json)
+        return EXIT_INPUT
+    print(json.dumps(app.model_dump(mode="json"), ensure_ascii=False, indent=2))
+    return EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="creditbook", description="授信审批 Credit-line approval")
     parser.add_argument(
@@ -146,6 +177,24 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("file", type=Path)
     common(check)
     check.set_defaults(run=cmd_policy_check)
+
+    build = commands.add_parser("build-workbook", help="build CreditReview.xlsm from its sources")
+    build.add_argument("--out", type=Path, default=Path("workbook/CreditReview.xlsm"))
+    build.set_defaults(run=cmd_build_workbook)
+
+    new = commands.add_parser(
+        "new", help="create an application workbook, optionally filled from JSON"
+    )
+    new.add_argument("--input", type=Path, help="application JSON to fill in")
+    new.add_argument("-o", "--out", type=Path, required=True)
+    common(new)
+    new.set_defaults(run=cmd_new)
+
+    export = commands.add_parser("export", help="read a filled workbook back into application JSON")
+    export.add_argument("file", type=Path)
+    export.add_argument("--json", action="store_true", help="JSON output (the default)")
+    common(export)
+    export.set_defaults(run=cmd_export)
 
     demo = commands.add_parser("demo", help="evaluate the bundled examples")
     demo.add_argument("--out", type=Path, default=Path("creditbook-demo"))

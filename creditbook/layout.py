@@ -396,7 +396,19 @@ STOP_LOSS = InputSheet(
 INPUT_SHEETS: tuple[InputSheet, ...] = (PROFILE, CONSUMPTION, BUFFERS, STOP_LOSS)
 POLICY_SHEET, PRICES_SHEET, APPROVAL_SHEET, AUDIT_SHEET = "Policy", "Prices", "Approval", "AuditLog"
 LISTS_SHEET, CONF_SHEET = "Lists", "xlwings.conf"
-PRICES_TABLE = "tblPrices"
+# Every sheet in workbook order with its VBA code name (one document module each).
+SHEETS: tuple[tuple[str, str], ...] = (
+    *((sheet.name, sheet.code_name) for sheet in INPUT_SHEETS),
+    (POLICY_SHEET, "shPolicy"),
+    (PRICES_SHEET, "shPrices"),
+    (APPROVAL_SHEET, "shApproval"),
+    (AUDIT_SHEET, "shAuditLog"),
+    (LISTS_SHEET, "shLists"),
+    (CONF_SHEET, "shXlwingsConf"),
+)
+POLICY_FIRST_ROW = 5  # Policy sheet: path in column B, value in column C, from this row down
+PRICES_TABLE, PRICES_HEADER_ROW = "tblPrices", 4
+AUDIT_HEADER_ROW = 4
 UDF_MODULE = "udfs.credit"
 
 

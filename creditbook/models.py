@@ -7,7 +7,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated, Literal
 
-from pydantic import Field, StringConstraints
+from pydantic import AfterValidator, Field, StringConstraints
 
 from creditbook.records import Frozen, Issue, Money, Number, Ratio, Text
 
@@ -168,13 +168,19 @@ class Buffers(Frozen):
     auto_recharge_amount: NonNegativeMoney | None = None
 
 
+def _in_enum_order(values: tuple[StrEnum, ...]) -> tuple[StrEnum, ...]:
+    """Actions and recoveries are sets; kept in declaration order (mildest action first)."""
+    members = list(type(values[0])) if values else []
+    return tuple(member for member in members if member in values)
+
+
 class StopLossStep(Frozen):
     """止损动作 One step of a stop-loss playbook."""
 
     trigger: Trigger
     threshold: Annotated[Decimal, Field(gt=0, allow_inf_nan=False)]
-    actions: Annotated[tuple[Action, ...], Field(min_length=1)]
-    recovery: Annotated[tuple[Recovery, ...], Field(min_length=1)]
+    actions: Annotated[tuple[Action, ...], Field(min_length=1), AfterValidator(_in_enum_order)]
+    recovery: Annotated[tuple[Recovery, ...], Field(min_length=1), AfterValidator(_in_enum_order)]
 
 
 class Application(Frozen):

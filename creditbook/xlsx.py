@@ -2,16 +2,34 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import zipfile
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, cast
 
+from openpyxl import load_workbook
 from openpyxl.cell.cell import Cell
 from openpyxl.utils.cell import range_boundaries
 from openpyxl.workbook.workbook import Workbook
 from openpyxl.worksheet.worksheet import Worksheet
+from pydantic import ValidationError
 
-from creditbook.cells import CellValue, SheetValues
-from creditbook.layout import INPUT_SHEETS, Table
+from creditbook.cells import Assembled, CellValue, SheetValues, assemble
+from creditbook.files import InputError
+from creditbook.flat import unflatten
+from creditbook.layout import (
+    INPUT_SHEETS,
+    POLICY_FIRST_ROW,
+    POLICY_SHEET,
+    PRICES_SHEET,
+    PRICES_TABLE,
+    InputSheet,
+    Table,
+)
+from creditbook.policy import Policy
+from creditbook.prices import PriceRow, PriceTable
+from creditbook.records import Issue, error
 
 FORMULA_STARTS = ("=", "+", "-", "@")
 
@@ -69,22 +87,120 @@ def write_text_safe(cell: Cell, value: CellValue) -> None:
         cell.quotePrefix = True
 
 
-def write_sheet_values(wb: Workbook, values: Mapping[str, SheetValues]) -> None:
-    """Fill input cells; tables grow (and their Excel table range with them) to fit every row."""
-    for sheet in INPUT_SHEETS:
+def write_sheet_values(
+    wb: Workbook, values: Mapping[str, SheetValues], sheets: Sequence[InputSheet] = INPUT_SHEETS
+) -> None:
+    """Fill input cells; each table is cleared, then grows (with its Excel range) to fit every row."""
+    for sheet in sheets:
         ws = wb[sheet.name]
         sheet_values = values[sheet.name]
         if sheet.form:
             for field, value in zip(sheet.form.fields, sheet_values.form, strict=True):
                 write_text_safe(ws[sheet.form.cell(field.key)], value)
         for table in sheet.tables:
+            for row_number, row in table_rows(ws, table):
+                for position in range(len(row)):
+                    ws[f"{table.letter(position)}{row_number}"].value = None
             rows = sheet_values.tables.get(table.name, [])
             for row_number, row in rows:
                 for position, value in enumerate(row):
                     write_text_safe(ws[f"{table.letter(position)}{row_number}"], value)
             last = max([table.header_row + table.capacity, *(row_number for row_number, _ in rows)])
-            ws.tables[
-                table.name
-            ].ref = (
-                f"{table.letter(0)}{table.header_row}:{table.letter(len(table.columns) - 1)}{last}"
+            end = table.letter(len(table.columns) - 1)
+            ws.tables[table.name].ref = f"{table.letter(0)}{table.header_row}:{end}{last}"
+
+
+def read_policy_rows(wb: Workbook) -> list[tuple[str, Any]] | None:
+    """(path, value) rows of the Policy sheet, or None when the workbook has none."""
+    if POLICY_SHEET not in wb.sheetnames:
+        return None
+    ws = wb[POLICY_SHEET]
+    rows = ws.iter_rows(min_row=POLICY_FIRST_ROW, min_col=2, max_col=3, values_only=True)
+    return [
+        (str(path).strip(), value) for path, value in rows if path is not None and str(path).strip()
+    ]
+
+
+def read_price_rows(wb: Workbook) -> list[dict[str, Any]] | None:
+    """Rows of the Prices table as column → value, or None when the workbook has none."""
+    if PRICES_SHEET not in wb.sheetnames or PRICES_TABLE not in wb[PRICES_SHEET].tables:
+        return None
+    ws = wb[PRICES_SHEET]
+    min_col, min_row, max_col, max_row = range_boundaries(ws.tables[PRICES_TABLE].ref)
+    rows = ws.iter_rows(
+        min_row=min_row, max_row=max_row, min_col=min_col, max_col=max_col, values_only=True
+    )
+    header = [str(name) for name in next(rows)]
+    return [dict(zip(header, row, strict=True)) for row in rows if any(v is not None for v in row)]
+
+
+def load(path: Path, *, data_only: bool = True) -> Workbook:
+    """Open a workbook file for reading; an unusable file is an InputError naming it."""
+    try:
+        return load_workbook(path, data_only=data_only, keep_vba=True)
+    except FileNotFoundError:
+        raise InputError([error((str(path),), "文件不存在", "file not found")]) from None
+    except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
+        raise InputError(
+            [
+                error(
+                    (str(path),),
+                    f"不是可读取的 Excel 工作簿：{exc}",
+                    f"not a readable Excel workbook: {exc}",
+                )
+            ]
+        ) from None
+
+
+@dataclass(frozen=True)
+class WorkbookInputs:
+    """What a filled workbook holds: the application cells, and its Policy and Prices sheets."""
+
+    assembled: Assembled
+    policy: Policy | None
+    prices: PriceTable | None
+    issues: tuple[Issue, ...]
+
+
+def _policy_of(wb: Workbook) -> tuple[Policy | None, list[Issue]]:
+    rows = read_policy_rows(wb)
+    if rows is None:
+        return None, []
+    try:
+        return Policy.model_validate(unflatten(rows)), []
+    except (ValidationError, ValueError) as exc:
+        message = str(exc).splitlines()
+        return None, [
+            error(
+                (POLICY_SHEET,),
+                f"政策表无效：{message[-1]}",
+                f"the Policy sheet is not valid: {exc}",
             )
+        ]
+
+
+def _prices_of(wb: Workbook) -> tuple[PriceTable | None, list[Issue]]:
+    rows = read_price_rows(wb)
+    if rows is None:
+        return None, []
+    try:
+        return PriceTable(rows=tuple(PriceRow.model_validate(row) for row in rows)), []
+    except ValidationError as exc:
+        return None, [
+            error(
+                (PRICES_SHEET,),
+                f"价格表无效：{exc.errors()[0]['msg']}",
+                f"the Prices sheet is not valid: {exc}",
+            )
+        ]
+
+
+def read_inputs(wb: Workbook) -> WorkbookInputs:
+    policy, policy_issues = _policy_of(wb)
+    prices, price_issues = _prices_of(wb)
+    return WorkbookInputs(
+        assembled=assemble(read_sheet_values(wb)),
+        policy=policy,
+        prices=prices,
+        issues=(*policy_issues, *price_issues),
+    )

@@ -1,0 +1,37 @@
+"""Build CreditReview.xlsm from text sources: sheets (openpyxl), VBA project, ribbon; reproducibly."""
+
+from __future__ import annotations
+
+import io
+from datetime import UTC, datetime, time
+from importlib import resources
+from importlib.resources.abc import Traversable
+
+from creditbook.layout import SHEETS
+from creditbook.policy import Policy
+from creditbook.prices import PriceTable
+from creditbook.xlsm.package import package_xlsm, vba_project
+from creditbook.xlsm.template import build_template
+
+TEMPLATE_NAME = "CreditReview.xlsm"
+
+
+def sources() -> Traversable:
+    """The `workbook/` folder: VBA (`vba/*.bas`), ribbon XML and the built template."""
+    return resources.files("creditbook.workbook")
+
+
+def build_workbook(policy: Policy, prices: PriceTable) -> bytes:
+    """The template's bytes; the same policy and prices always give the same parts."""
+    buffer = io.BytesIO()
+    build_template(policy, prices).save(buffer)
+    return package_xlsm(
+        buffer.getvalue(),
+        vba_project(sources().joinpath("vba"), SHEETS),
+        sources().joinpath("ribbon", "customUI.xml").read_bytes(),
+        modified=datetime.combine(policy.as_of, time(), UTC),
+    )
+
+
+def template_bytes() -> bytes:
+    return sources().joinpath(TEMPLATE_NAME).read_bytes()
