@@ -412,9 +412,12 @@ AUDIT_HEADER_ROW = 4
 UDF_MODULE = "udfs.credit"
 
 
-def field_cells() -> Iterator[tuple[Path, str]]:
-    """Every form input's contract path and its absolute cell (`Profile!C5`)."""
+def udf_blocks() -> Iterator[tuple[InputSheet, Form | Table, str]]:
+    """Each input block with the range a live-check UDF formula passes for it, in argument order."""
     for sheet in INPUT_SHEETS:
         if sheet.form:
-            for field in sheet.form.fields:
-                yield (sheet.form.block, field.key), f"{sheet.name}!{sheet.form.cell(field.key)}"
+            first, last = sheet.form.first_row, sheet.form.last_row
+            column = sheet.form.input_column
+            yield sheet, sheet.form, f"{sheet.name}!${column}${first}:${column}${last}"
+        for table in sheet.tables:
+            yield sheet, table, f"{table.name}[#Data]"

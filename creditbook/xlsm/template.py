@@ -39,6 +39,7 @@ from creditbook.layout import (
     InputSheet,
     Table,
     column_letter,
+    udf_blocks,
 )
 from creditbook.policy import Policy
 from creditbook.prices import PRICE_COLUMNS, PriceTable
@@ -223,6 +224,7 @@ def _native_formulas(wb: Workbook) -> None:
             ),
         ),
     )
+    _live_checks(wb[PROFILE.name], form.first_row + 3)
     deposit, prepaid = BUFFERS.form.cell("deposit"), BUFFERS.form.cell("prepaid_balance")
     _summary(
         wb[BUFFERS.name],
@@ -247,6 +249,28 @@ def _native_formulas(wb: Workbook) -> None:
             )
             for option in trigger_field.options
         ),
+    )
+
+
+LIVE_CHECKS: tuple[tuple[Text, str, str], ...] = (
+    (text("输入检查", "Input check"), "cb_status", "@"),
+    (text("评分", "Score"), "cb_score", "0"),
+    (text("评级", "Tier"), "cb_tier", "@"),
+    (text("批准额度", "Approved limit"), "cb_limit", "#,##0"),
+    (text("下次复核", "Next review"), "cb_next_review", "yyyy-mm-dd"),
+)
+
+
+def _live_checks(ws: Worksheet, row: int) -> None:
+    """Live feedback through the xlwings UDFs (udfs/credit.py); the approval never reads these."""
+    ws[f"F{row}"] = "实时检查 Live check (xlwings)"
+    ws[f"F{row}"].style = "cb_section"
+    arguments = ", ".join(ref for _, _, ref in udf_blocks())
+    _summary(
+        ws,
+        "F",
+        row + 1,
+        tuple((label, f"={name}({arguments})", fmt) for label, name, fmt in LIVE_CHECKS),
     )
 
 
