@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import itertools
 import posixpath
+import stat
 import xml.etree.ElementTree as ET
 import zipfile
 from collections.abc import Callable, Sequence
@@ -32,9 +33,7 @@ CT_NS = "http://schemas.openxmlformats.org/package/2006/content-types"
 REL_NS = "http://schemas.openxmlformats.org/package/2006/relationships"
 MAIN_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 DOC_REL_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
-CORE_NS = "http://schemas.openxmlformats.org/package/2006/metadata/core-properties"
 DCTERMS_NS = "http://purl.org/dc/terms/"
-XSI_NS = "http://www.w3.org/2001/XMLSchema-instance"
 RIBBON_NS = "http://schemas.microsoft.com/office/2006/01/customui"
 
 MACRO_WORKBOOK_TYPE = "application/vnd.ms-excel.sheet.macroEnabled.main+xml"
@@ -185,7 +184,9 @@ def _zip(parts: dict[str, bytes], modified: datetime) -> bytes:
         for name in names:
             info = zipfile.ZipInfo(name, date_time)
             info.compress_type = zipfile.ZIP_DEFLATED
-            info.create_system = 0  # MS-DOS, no Unix permissions: the same on every machine
-            info.external_attr = 0
+            # The same on every machine: a Unix regular file, rw-r--r-- (zipfile's default
+            # depends on the OS, and it replaces an all-zero external_attr with rw-------).
+            info.create_system = 3
+            info.external_attr = (stat.S_IFREG | 0o644) << 16
             archive.writestr(info, parts[name])
     return out.getvalue()

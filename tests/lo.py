@@ -1,0 +1,44 @@
+"""LibreOffice as a test client: headless conversions, each with a private profile and a timeout.
+
+See shared/notes/libreoffice-as-test-client.md: a shared profile fails silently between parallel
+jobs, an unwritable one hangs, and soffice can exit 0 without writing the output.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+needs_soffice = pytest.mark.skipif(
+    shutil.which("soffice") is None,
+    reason="LibreOffice (soffice) is not on PATH; CI installs libreoffice-calc",
+)
+
+
+def convert(source: Path, extension: str, out_dir: Path, timeout: int = 180) -> Path:
+    """Convert ``source`` to ``extension`` (ods, xlsx, pdf) in ``out_dir``; return the new file."""
+    profile = out_dir.absolute() / "lo-profile"
+    command = [
+        "timeout",  # GNU timeout signals soffice's whole process group
+        str(timeout),
+        "soffice",
+        f"-env:UserInstallation={profile.as_uri()}",
+        "--headless",
+        "--norestore",
+        "--convert-to",
+        extension,
+        "--outdir",
+        str(out_dir),
+        str(source),
+    ]
+    result = subprocess.run(command, capture_output=True, text=True, check=False)
+    converted = out_dir / f"{source.stem}.{extension}"
+    if result.returncode != 0 or not converted.exists():
+        raise AssertionError(
+            f"soffice did not convert {source.name} to {extension} (exit {result.returncode}):\n"
+            f"{result.stdout}{result.stderr}"
+        )
+    return converted
