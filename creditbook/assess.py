@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from creditbook.cells import Assembled, locate
 from creditbook.engine import evaluate
 from creditbook.models import Application, Decision
 from creditbook.policy import Policy
@@ -31,6 +32,20 @@ def parse_and_validate(
     if app is None:
         return None, issues
     issues += validate(app, Context(policy=policy, prices=prices))
+    return (None if has_errors(issues) else app), issues
+
+
+def parse_cells(
+    assembled: Assembled, policy: Policy, prices: PriceTable
+) -> tuple[Application | None, list[Issue]]:
+    """Like parse_and_validate, for values read from cells: issues carry cells, an unreadable
+    cell is reported once (not again as a missing field)."""
+    app, issues = parse_and_validate(assembled.raw, policy, prices)
+    unreadable = {issue.path for issue in assembled.issues}
+    issues = [
+        *assembled.issues,
+        *(i for i in locate(issues, assembled.cells) if i.path not in unreadable),
+    ]
     return (None if has_errors(issues) else app), issues
 
 

@@ -298,9 +298,24 @@ def limit_of(app: Application, policy: Policy, tier: Tier, spend: Spend, unit: D
 def ramp_of(
     app: Application, policy: Policy, limit: Limit, is_new: bool, unit: Decimal
 ) -> tuple[RampStep, ...]:
-    """The customer's own ramp capped at the approved limit, or the policy's new-customer ramp."""
+    """The customer's own ramp capped at the approved limit, or the policy's new-customer ramp;
+    only steps that raise the line are kept."""
     if not limit.approved:
         return ()
+    if app.buffers.ramp:
+        steps = [(step.from_day, min(step.limit, limit.approved)) for step in app.buffers.ramp]
+    elif is_new:
+        steps = [
+            (step.from_day, max(round_down(limit.approved * step.share, unit), unit))
+            for step in policy.new_customer_ramp
+        ]
+    else:
+        return ()
+    rising: list[RampStep] = []
+    for from_day, amount in steps:
+        if not rising or amount > rising[-1].limit:
+            rising.append(RampStep(from_day=from_day, limit=amount))
+    return tuple(rising)
     if app.buffers.ramp:
         return tuple(
             RampStep(from_day=step.from_day, limit=min(step.limit, limit.approved))
@@ -308,7 +323,10 @@ def ramp_of(
         )
     if is_new:
         return tuple(
-            RampStep(from_day=step.from_day, limit=round_down(limit.approved * step.share, unit))
+            RampStep(
+                from_day=step.from_day,
+                limit=max(round_down(limit.approved * step.share, unit), unit),
+            )
             for step in policy.new_customer_ramp
         )
     return ()

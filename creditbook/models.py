@@ -119,7 +119,7 @@ class Profile(Frozen):
     )
     country: Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")] = "CN"
     entity_type: EntityType
-    years_in_business: Annotated[Decimal, Field(ge=0, le=500, allow_inf_nan=False)]
+    years_in_business: Annotated[Number, Field(ge=0, le=500)]
     procurement: Procurement
     payment_terms_days: PaymentTermsDays
     relationship_months: Annotated[int, Field(ge=0, le=1200)]
@@ -143,11 +143,11 @@ class ConsumptionLine(Frozen):
 
     provider: Provider
     model: Name
-    input_mtok_month: Annotated[Decimal, Field(ge=0, allow_inf_nan=False)] = Decimal(0)
-    cached_input_mtok_month: Annotated[Decimal, Field(ge=0, allow_inf_nan=False)] = Decimal(0)
-    output_mtok_month: Annotated[Decimal, Field(ge=0, allow_inf_nan=False)] = Decimal(0)
-    monthly_spend: NonNegativeMoney | None = None
-    peak_factor: Annotated[Decimal, Field(gt=0, le=100, allow_inf_nan=False)] = Decimal(1)
+    input_mtok_month: Annotated[Number, Field(ge=0)] = Decimal(0)
+    cached_input_mtok_month: Annotated[Number, Field(ge=0)] = Decimal(0)
+    output_mtok_month: Annotated[Number, Field(ge=0)] = Decimal(0)
+    monthly_spend: PositiveMoney | None = None
+    peak_factor: Annotated[Number, Field(gt=0, le=100)] = Decimal(1)
     scenario: Scenario = Scenario.EXISTING
     cost_class: CostClass | None = None
 
@@ -178,7 +178,7 @@ class StopLossStep(Frozen):
     """止损动作 One step of a stop-loss playbook."""
 
     trigger: Trigger
-    threshold: Annotated[Decimal, Field(gt=0, allow_inf_nan=False)]
+    threshold: Annotated[Number, Field(gt=0)]
     actions: Annotated[tuple[Action, ...], Field(min_length=1), AfterValidator(_in_enum_order)]
     recovery: Annotated[tuple[Recovery, ...], Field(min_length=1), AfterValidator(_in_enum_order)]
 

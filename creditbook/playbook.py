@@ -50,21 +50,18 @@ def playbook_problems(steps: Sequence[StopLossStep]) -> list[tuple[int | None, T
                 )
     over_limit = [(i, step) for i, step in enumerate(steps) if step.trigger is Trigger.OVER_LIMIT]
     restricting = [(i, step) for i, step in over_limit if set(step.actions) - {Action.NOTIFY}]
-    if restricting:
-        index, first = restricting[0]
-        if not set(FIRST_OVER_LIMIT_ACTIONS) <= set(first.actions) or Action.SUSPEND_SERVICE in (
-            first.actions
-        ):
-            problems.append(
-                (
-                    index,
-                    text(
-                        "超额度后的第一步限制必须是暂停新增额度并关闭高成本模型，不能直接停服",
-                        "the first over-limit restriction must pause new quota and disable "
-                        "high-cost models, not suspend service",
-                    ),
-                )
+    first_ok = bool(restricting) and set(FIRST_OVER_LIMIT_ACTIONS) <= set(restricting[0][1].actions)
+    if over_limit and (not first_ok or Action.SUSPEND_SERVICE in restricting[0][1].actions):
+        problems.append(
+            (
+                restricting[0][0] if restricting else over_limit[0][0],
+                text(
+                    "超额度后的第一步限制必须是暂停新增额度并关闭高成本模型，不能只通知，也不能直接停服",
+                    "the first over-limit restriction must pause new quota and disable high-cost "
+                    "models: not only notify, and not suspend service",
+                ),
             )
+        )
     return problems
 
 

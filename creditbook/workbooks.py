@@ -7,8 +7,8 @@ from pathlib import Path
 
 from openpyxl import load_workbook
 
-from creditbook.assess import parse_and_validate
-from creditbook.cells import locate, sheet_values_of
+from creditbook.assess import parse_cells
+from creditbook.cells import sheet_values_of
 from creditbook.models import Application
 from creditbook.policy import default_policy
 from creditbook.prices import default_prices
@@ -31,8 +31,8 @@ def new_workbook(app: Application | None) -> bytes:
 def export_application(path: Path) -> tuple[Application | None, list[Issue]]:
     """The application a filled workbook holds, validated against its own Policy and Prices sheets."""
     inputs = read_inputs(load(path))
-    app, issues = parse_and_validate(
-        inputs.assembled.raw, inputs.policy or default_policy(), inputs.prices or default_prices()
+    app, issues = parse_cells(
+        inputs.assembled, inputs.policy or default_policy(), inputs.prices or default_prices()
     )
-    issues = [*inputs.assembled.issues, *inputs.issues, *locate(issues, inputs.assembled.cells)]
+    issues = [*inputs.issues, *issues]
     return (None if has_errors(issues) else app), issues

@@ -12,14 +12,14 @@ from typing import Any
 
 import xlwings as xw
 
-from creditbook.assess import parse_and_validate
-from creditbook.cells import CellValue, SheetValues, assemble, locate
+from creditbook.assess import parse_cells
+from creditbook.cells import CellValue, SheetValues, assemble
 from creditbook.engine import evaluate
 from creditbook.layout import Form, udf_blocks
 from creditbook.models import ConsumptionLine, Currency, Decision, Provider
 from creditbook.policy import default_policy
 from creditbook.prices import default_prices
-from creditbook.records import Issue, Severity
+from creditbook.records import Issue
 
 OK = "OK"
 Rows = list[list[CellValue]]
@@ -39,11 +39,9 @@ def _sheet_values(blocks: tuple[Rows, ...]) -> dict[str, SheetValues]:
 
 
 def _assess(blocks: tuple[Rows, ...]) -> tuple[Decision | None, list[Issue]]:
-    assembled = assemble(_sheet_values(blocks))
     policy, prices = default_policy(), default_prices()
-    app, issues = parse_and_validate(assembled.raw, policy, prices)
-    issues = [*assembled.issues, *locate(issues, assembled.cells)]
-    if app is None or any(issue.severity is Severity.ERROR for issue in issues):
+    app, issues = parse_cells(assemble(_sheet_values(blocks)), policy, prices)
+    if app is None:
         return None, issues
     return evaluate(app, policy, prices, evaluated_at=datetime.now(UTC)), issues
 
