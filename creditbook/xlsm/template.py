@@ -143,7 +143,7 @@ def _form_sheet(ws: Worksheet, sheet: InputSheet) -> None:
             ws[f"{form.note_column}{row}"].style = "cb_note"
         _validate(ws, field, form.cell(field.key))
     ws.column_dimensions["B"].width = 36
-    ws.column_dimensions["C"].width = 26
+    ws.column_dimensions["C"].width = 30
     ws.column_dimensions["D"].width = 58
     ws.freeze_panes = f"A{form.first_row}"
 
@@ -168,10 +168,9 @@ def _table(ws: Worksheet, table: Table) -> None:
 
 def _summary(ws: Worksheet, column: str, row: int, rows: Sequence[tuple[Text, str, str]]) -> None:
     """A small box of native formulas: (label, formula, number format)."""
-    ws.column_dimensions[column].width = 30
+    ws.column_dimensions[column].width = 40
     ws.column_dimensions[column_letter(ws[f"{column}1"].column + 1)].width = 14
     for offset, (label, formula, number_format) in enumerate(rows):
-        ws.row_dimensions[row + offset].height = 30
         ws[f"{column}{row + offset}"] = bilingual(label)
         ws[f"{column}{row + offset}"].style = "cb_label"
         value = ws.cell(row + offset, ws[f"{column}1"].column + 1)
