@@ -4,15 +4,20 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import shutil
 import sys
+import tempfile
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
 from creditbook.assess import assess, parse_and_validate
+from creditbook.batch import FileResult, Job, run_jobs, terminal_progress, user_name
 from creditbook.files import (
     InputError,
     example_applications,
+    example_workbooks,
     read_application_json,
     read_policy,
     read_prices,
@@ -20,7 +25,7 @@ from creditbook.files import (
 )
 from creditbook.labels import LABELS
 from creditbook.models import Application, Decision
-from creditbook.policy import Policy, default_policy
+from creditbook.policy import default_policy
 from creditbook.policy_check import run_examples
 from creditbook.records import Issue, Lang
 from creditbook.report import columns, render_decision, render_issues
@@ -51,13 +56,87 @@ def _print_issues(issues: Sequence[Issue], lang: Lang, as_json: bool) -> None:
         print(render_issues(issues, lang), file=sys.stderr)
 
 
-def _policy(args: argparse.Namespace) -> Policy:
-    return read_policy(args.policy) if args.policy else default_policy()
-
-
 def cmd_evaluate(args: argparse.Namespace) -> int:
+    if args.input is not None:
+        return _evaluate_json(args)
+    if not args.files:
+        print("evaluate needs --input APP.json or workbook files", file=sys.stderr)
+        return EXIT_INPUT
+    if args.in_place and args.out:
+        print("--in-place and --out exclude each other", file=sys.stderr)
+        return EXIT_INPUT
+    evaluated_at, user = _now(), user_name()
+    jobs = [
+        Job(
+            source=path,
+            target=path
+            if args.in_place
+            else (args.out or path.parent) / _evaluated_name(path, args.out),
+            policy_files=tuple(args.policy_files),
+            evaluated_by=user,
+            evaluated_at=evaluated_at,
+            pdf=args.pdf,
+        )
+        for path in args.files
+    ]
+    results = run_jobs(jobs, args.jobs, terminal_progress)
+    return _report(results, args)
+
+
+def _evaluated_name(path: Path, out: Path | None) -> str:
+    """Into --out the file keeps its name; beside the input it gets an `.evaluated` suffix."""
+    return path.name if out else f"{path.stem}.evaluated{path.suffix}"
+
+
+def _report(results: list[FileResult], args: argparse.Namespace) -> int:
+    failed = [result for result in results if result.decision is None]
+    if args.json:
+        payload = [
+            {"file": str(r.source), "output": str(r.target) if r.target else None}
+            | (
+                {"decision": json.loads(_decision_json(r.decision, args.lang))}
+                if r.decision
+                else {}
+            )
+            | {"issues": [i.model_dump(mode="json", context={"lang": args.lang}) for i in r.issues]}
+            for r in results
+        ]
+        print(json.dumps(payload, ensure_ascii=False, indent=2))
+    else:
+        rows = [("file", "decision", "tier", "approved / requested", "output")]
+        for result in results:
+            if result.decision is None:
+                print(
+                    f"{result.source}:\n{render_issues(result.issues, args.lang)}", file=sys.stderr
+                )
+                continue
+            rows.append(
+                (
+                    result.source.name,
+                    *_summary(result.decision, args.lang),
+                    str(result.pdf or result.target),
+                )
+            )
+        if len(rows) > 1:
+            print(columns(rows))
+    if args.pdf and shutil.which("soffice") is None:
+        print("--pdf: LibreOffice (soffice) is not installed; no PDF written", file=sys.stderr)
+    return EXIT_INPUT if failed else EXIT_OK
+
+
+def _summary(decision: Decision, lang: Lang) -> tuple[str, str, str]:
+    cur = decision.currency.value
+    return (
+        LABELS[decision.decision].render(lang),
+        decision.tier,
+        f"{decision.approved_limit:,.0f} / {decision.requested_limit:,.0f} {cur}",
+    )
+
+
+def _evaluate_json(args: argparse.Namespace) -> int:
     raw = read_application_json(args.input)
-    result = assess(raw, _policy(args), read_prices(args.prices), evaluated_at=_now())
+    policy = read_policy(args.policy_files[0]) if args.policy_files else default_policy()
+    result = assess(raw, policy, read_prices(args.prices), evaluated_at=_now())
     if result.decision is None:
         _print_issues(result.issues, args.lang, args.json)
         return EXIT_INPUT
@@ -93,35 +172,44 @@ def cmd_policy_check(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    policy, prices = default_policy(), read_prices(None)
-    out: Path = args.out
-    evaluated_at = _now()
-    rows = []
-    for name, raw in example_applications():
-        result = assess(raw, policy, prices, evaluated_at=evaluated_at)
+    """Evaluate the bundled example workbooks (made from examples/applications) into --out."""
+    evaluated_at, user = _now(), user_name()
+    with tempfile.TemporaryDirectory() as scratch:
+        jobs = []
+        for name, data in example_workbooks():
+            source = Path(scratch) / name
+            source.write_bytes(data)
+            jobs.append(Job(source, args.out / name, (), user, evaluated_at, args.pdf))
+        results = run_jobs(jobs, args.jobs, terminal_progress)
+    rows = [("file", "customer", "decision", "tier", "approved / requested")]
+    for result in results:
         if result.decision is None:
-            print(f"{name}:\n{render_issues(result.issues, args.lang)}", file=sys.stderr)
+            print(
+                f"{result.source.name}:\n{render_issues(result.issues, args.lang)}", file=sys.stderr
+            )
             return EXIT_FAILURE
         decision = result.decision
-        write_atomic(out / name, _decision_json(decision, args.lang).encode())
-        cur = decision.currency.value
-        rows.append(
-            (
-                name,
-                decision.customer_name,
-                LABELS[decision.decision].render(args.lang),
-                decision.tier,
-                f"{decision.approved_limit:,.0f} / {decision.requested_limit:,.0f} {cur}",
-            )
+        write_atomic(
+            args.out / f"{result.source.stem}.json", _decision_json(decision, args.lang).encode()
         )
-    print(columns([("file", "customer", "decision", "tier", "approved / requested"), *rows]))
-    print(f"\n{len(rows)} decisions written to {out}/")
+        rows.append((result.source.name, decision.customer_name, *_summary(decision, args.lang)))
+    print(columns(rows))
+    print(f"\n{len(results)} approvals written to {args.out}/ (workbook + decision JSON each)")
     return EXIT_OK
 
 
 def cmd_build_workbook(args: argparse.Namespace) -> int:
-    write_atomic(args.out, build_workbook(default_policy(), read_prices(None)))
+    policy, prices = default_policy(), read_prices(None)
+    write_atomic(args.out, build_workbook(policy, prices))
     print(f"built {args.out}")
+    for name, raw in example_applications():
+        app, issues = parse_and_validate(raw, policy, prices)
+        if app is None:
+            print(f"{name}:\n{render_issues(issues, 'both')}", file=sys.stderr)
+            return EXIT_FAILURE
+        target = args.out.parent / "examples" / f"{Path(name).stem}.xlsm"
+        write_atomic(target, new_workbook(app, template=args.out.read_bytes()))
+        print(f"built {target}")
     return EXIT_OK
 
 
@@ -159,10 +247,29 @@ def build_parser() -> argparse.ArgumentParser:
         sub.add_argument("--lang", choices=("zh", "en", "both"), default="both")
         sub.add_argument("--prices", type=Path, help="price table CSV (default: the shipped table)")
 
-    evaluate = commands.add_parser("evaluate", help="evaluate an application JSON")
-    evaluate.add_argument("--input", type=Path, required=True)
+    evaluate = commands.add_parser("evaluate", help="evaluate workbooks, or an application JSON")
+    evaluate.add_argument("files", nargs="*", type=Path, help="filled CreditReview workbooks")
+    evaluate.add_argument("--input", type=Path, help="an application JSON instead of workbooks")
     evaluate.add_argument("--json", action="store_true", help="print the Decision JSON")
-    evaluate.add_argument("--policy", type=Path, help="policy YAML (default: the shipped policy)")
+    evaluate.add_argument(
+        "--policy",
+        dest="policy_files",
+        type=Path,
+        action="append",
+        default=[],
+        help="official policy YAML (default: the shipped policy; repeat for several versions)",
+    )
+    where = evaluate.add_mutually_exclusive_group()
+    where.add_argument("--out", type=Path, help="write evaluated workbooks into this folder")
+    where.add_argument(
+        "--in-place", action="store_true", help="update the input workbooks themselves"
+    )
+    evaluate.add_argument(
+        "--pdf", action="store_true", help="also render the Approval sheet to PDF"
+    )
+    evaluate.add_argument(
+        "--jobs", type=int, default=os.cpu_count() or 1, help="processes for many files"
+    )
     common(evaluate)
     evaluate.set_defaults(run=cmd_evaluate)
 
@@ -196,8 +303,10 @@ def build_parser() -> argparse.ArgumentParser:
     common(export)
     export.set_defaults(run=cmd_export)
 
-    demo = commands.add_parser("demo", help="evaluate the bundled examples")
+    demo = commands.add_parser("demo", help="evaluate the bundled example workbooks")
     demo.add_argument("--out", type=Path, default=Path("creditbook-demo"))
+    demo.add_argument("--pdf", action="store_true", help="also render each Approval sheet to PDF")
+    demo.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
     common(demo)
     demo.set_defaults(run=cmd_demo)
     return parser

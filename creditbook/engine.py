@@ -591,6 +591,7 @@ def evaluate(
         "peak_monthly_spend": spend.peak,
         "high_cost_share": spend.high_cost_share,
         "approved_limit": limit.approved,
+        "increase_headroom": max(profile.requested_limit - limit.approved, limit.approved),
     }
     application_hash, fingerprint = audit_hashes(app, policy, prices)
     return Decision(

@@ -100,6 +100,15 @@ def _mode_for(path: Path) -> int:
         return 0o666 & ~umask
 
 
+def example_workbooks() -> list[tuple[str, bytes]]:
+    """The bundled example workbooks (built from the example applications), by file name."""
+    folder = resources.files("creditbook.workbook").joinpath("examples")
+    entries = sorted(
+        (e for e in folder.iterdir() if e.name.endswith(".xlsm")), key=lambda e: e.name
+    )
+    return [(entry.name, entry.read_bytes()) for entry in entries]
+
+
 def write_atomic(path: Path, data: bytes) -> None:
     """Write to a temporary file beside the target, then rename: never a half-written file."""
     path.parent.mkdir(parents=True, exist_ok=True)

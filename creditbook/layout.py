@@ -409,6 +409,17 @@ SHEETS: tuple[tuple[str, str], ...] = (
 POLICY_FIRST_ROW = 5  # Policy sheet: path in column B, value in column C, from this row down
 PRICES_TABLE, PRICES_HEADER_ROW = "tblPrices", 4
 AUDIT_HEADER_ROW = 4
+AUDIT_COLUMNS: tuple[Text, ...] = (
+    text("评估时间", "Evaluated at"),
+    text("评估人", "Evaluated by"),
+    text("指纹", "Fingerprint"),
+    text("客户", "Customer"),
+    text("决定", "Decision"),
+    text("批准额度", "Approved limit"),
+    text("币种", "Currency"),
+    text("政策", "Policy"),
+    text("政策哈希", "Policy hash"),
+)
 UDF_MODULE = "udfs.credit"
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
+from functools import cache
 from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -88,7 +89,12 @@ class Rounding(Frozen):
 
 
 Basis = Literal[
-    "none", "expected_monthly_spend", "peak_monthly_spend", "high_cost_share", "approved_limit"
+    "none",
+    "expected_monthly_spend",
+    "peak_monthly_spend",
+    "high_cost_share",
+    "approved_limit",
+    "increase_headroom",  # the larger of (requested − approved) and the approved limit itself
 ]
 Requirement = Literal["new_materials", "added_guarantee", "purchase_commitment"]
 
@@ -193,6 +199,7 @@ def policy_problems(policy: Policy) -> list[str]:
         if (
             later.limit_multiple > earlier.limit_multiple
             or later.max_payment_terms_days > earlier.max_payment_terms_days
+            or later.max_billing_cycle_days > earlier.max_billing_cycle_days
             or later.max_limit > earlier.max_limit
         ):
             problems.append(f"tier {later.id} must not be more generous than {earlier.id}")
@@ -210,6 +217,11 @@ def policy_problems(policy: Policy) -> list[str]:
     ]
     for where, when in rows:
         problems += [f"{where}: unknown fact {fact!r}" for fact in unknown_facts(when)]
+    problems += [
+        f"score factor {factor.id}: a band cannot use the score it adds up to"
+        for factor in policy.score_factors
+        if any("score" in band.when for band in factor.bands)
+    ]
     problems += [
         f"score factor {factor.id}: unknown fact {factor.fact!r}"
         for factor in policy.score_factors
@@ -240,6 +252,7 @@ def load_policy(path: Path) -> Policy:
     return parse_policy(path.read_text("utf-8"))
 
 
+@cache
 def default_policy() -> Policy:
     return parse_policy(
         resources.files("creditbook.data").joinpath("policy.yaml").read_text("utf-8")

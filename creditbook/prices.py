@@ -6,6 +6,7 @@ import csv
 import io
 from collections.abc import Iterable
 from decimal import Decimal
+from functools import cache
 from importlib import resources
 from typing import Annotated
 
@@ -88,6 +89,7 @@ def parse_prices(text: str) -> PriceTable:
     return PriceTable(rows=tuple(rows))
 
 
+@cache
 def default_prices() -> PriceTable:
     return parse_prices(
         resources.files("creditbook.data").joinpath("provider-prices.csv").read_text("utf-8")

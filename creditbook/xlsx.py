@@ -9,16 +9,20 @@ from pathlib import Path
 from typing import Any, cast
 
 from openpyxl import load_workbook
-from openpyxl.cell.cell import Cell
+from openpyxl.cell.cell import Cell, MergedCell
 from openpyxl.utils.cell import range_boundaries
 from openpyxl.workbook.workbook import Workbook
 from openpyxl.worksheet.worksheet import Worksheet
 from pydantic import ValidationError
 
+from creditbook.approval import FIRST_COLUMN, SNAPSHOT_COLUMN, Plan
 from creditbook.cells import Assembled, CellValue, SheetValues, assemble
 from creditbook.files import InputError
 from creditbook.flat import unflatten
 from creditbook.layout import (
+    APPROVAL_SHEET,
+    AUDIT_HEADER_ROW,
+    AUDIT_SHEET,
     INPUT_SHEETS,
     POLICY_FIRST_ROW,
     POLICY_SHEET,
@@ -26,6 +30,7 @@ from creditbook.layout import (
     PRICES_TABLE,
     InputSheet,
     Table,
+    column_letter,
 )
 from creditbook.policy import Policy
 from creditbook.prices import PriceRow, PriceTable
@@ -79,8 +84,10 @@ def read_sheet_values(wb: Workbook) -> dict[str, SheetValues]:
     return values
 
 
-def write_text_safe(cell: Cell, value: CellValue) -> None:
+def write_text_safe(cell: Cell | MergedCell, value: CellValue) -> None:
     """Write a value; user text that looks like a formula stays text."""
+    if isinstance(cell, MergedCell):
+        raise ValueError(f"{cell.coordinate} is inside a merged range")
     cell.value = value
     if isinstance(value, str) and value.startswith(FORMULA_STARTS):
         cell.data_type = "s"
@@ -204,3 +211,75 @@ def read_inputs(wb: Workbook) -> WorkbookInputs:
         prices=prices,
         issues=(*policy_issues, *price_issues),
     )
+
+
+def write_approval(wb: Workbook, plan: Plan) -> None:
+    """Replace the Approval sheet's content with the plan (page setup and protection stay)."""
+    ws = wb[APPROVAL_SHEET]
+    for merged in list(ws.merged_cells.ranges):
+        ws.unmerge_cells(str(merged))
+    for cells in ws.iter_rows():
+        for cell in cells:
+            cell.value = None
+            cell.style = "Normal"
+    for dimension in ws.row_dimensions.values():
+        dimension.height = None
+    last_column = FIRST_COLUMN + plan.width - 1
+    for row, line in enumerate(plan.lines, start=1):
+        for offset, planned in enumerate(line.cells):
+            cell = ws.cell(row, FIRST_COLUMN + offset)
+            write_text_safe(cell, planned.value)
+            cell.style = planned.style
+            if planned.number_format:
+                cell.number_format = planned.number_format
+        end = FIRST_COLUMN + len(line.cells) - 1
+        if line.span and end < last_column:
+            ws.merge_cells(start_row=row, start_column=end, end_row=row, end_column=last_column)
+        if line.height:
+            ws.row_dimensions[row].height = line.height
+    for row, (key, value) in enumerate(plan.snapshot, start=1):
+        ws.cell(row, SNAPSHOT_COLUMN, key)
+        write_text_safe(ws.cell(row, SNAPSHOT_COLUMN + 1), value)
+    ws.print_area = f"{column_letter(FIRST_COLUMN)}1:{column_letter(last_column)}{len(plan.lines)}"
+
+
+def append_audit(wb: Workbook, row: Sequence[CellValue]) -> None:
+    """Add a row below the last one; earlier rows are never touched."""
+    ws = wb[AUDIT_SHEET]
+    target = max(ws.max_row, AUDIT_HEADER_ROW) + 1
+    for offset, value in enumerate(row):
+        write_text_safe(ws.cell(target, 2 + offset), value)
+
+
+def read_snapshot(wb: Workbook) -> dict[str, CellValue]:
+    """The audit snapshot an earlier evaluation left on the Approval sheet (empty if none)."""
+    if APPROVAL_SHEET not in wb.sheetnames:
+        return {}
+    ws = wb[APPROVAL_SHEET]
+    rows = ws.iter_rows(min_col=SNAPSHOT_COLUMN, max_col=SNAPSHOT_COLUMN + 1, values_only=True)
+    return {str(key): cast(CellValue, value) for key, value in rows if key is not None}
+
+
+def has_input_formulas(wb: Workbook) -> bool:
+    """Whether any input cell holds a formula (its value is then only in the cached results)."""
+    for sheet in INPUT_SHEETS:
+        if sheet.name not in wb.sheetnames:
+            continue
+        ws = wb[sheet.name]
+        if sheet.form and any(
+            ws[sheet.form.cell(f.key)].data_type == "f" for f in sheet.form.fields
+        ):
+            return True
+        for table in sheet.tables:
+            first, last = table.first_data_row, table.header_row + table.capacity
+            if table.name in ws.tables:
+                last = max(range_boundaries(ws.tables[table.name].ref)[3] or 0, first)
+            cells = ws.iter_rows(
+                min_row=first,
+                max_row=last,
+                min_col=table.first_column,
+                max_col=table.first_column + len(table.columns) - 1,
+            )
+            if any(cell.data_type == "f" for row in cells for cell in row):
+                return True
+    return False

@@ -15,10 +15,14 @@ from openpyxl.worksheet.table import Table as ExcelTable
 from openpyxl.worksheet.table import TableStyleInfo
 from openpyxl.worksheet.worksheet import Worksheet
 
+from creditbook.approval import COLUMN_WIDTHS as APPROVAL_WIDTHS
+from creditbook.approval import FIRST_COLUMN as APPROVAL_FIRST_COLUMN
+from creditbook.approval import SNAPSHOT_COLUMN
 from creditbook.cells import CellValue, SheetValues, table_values
 from creditbook.flat import flatten
 from creditbook.layout import (
     APPROVAL_SHEET,
+    AUDIT_COLUMNS,
     AUDIT_HEADER_ROW,
     AUDIT_SHEET,
     BUFFERS,
@@ -47,17 +51,6 @@ from creditbook.records import Text, text
 from creditbook.xlsm.styles import register_styles
 from creditbook.xlsx import write_sheet_values, write_text_safe
 
-AUDIT_COLUMNS: tuple[Text, ...] = (
-    text("评估时间", "Evaluated at"),
-    text("评估人", "Evaluated by"),
-    text("指纹", "Fingerprint"),
-    text("客户", "Customer"),
-    text("决定", "Decision"),
-    text("批准额度", "Approved limit"),
-    text("币种", "Currency"),
-    text("政策", "Policy"),
-    text("政策哈希", "Policy hash"),
-)
 COLUMN_WIDTHS = {"flag": 11, "choice": 22, "text": 22}
 
 
@@ -373,8 +366,12 @@ def _output_sheets(wb: Workbook) -> None:
         ),
         6,
     )
+    for index, width in enumerate(APPROVAL_WIDTHS):
+        approval.column_dimensions[column_letter(APPROVAL_FIRST_COLUMN + index)].width = width
+    for column in (SNAPSHOT_COLUMN, SNAPSHOT_COLUMN + 1):
+        approval.column_dimensions[column_letter(column)].hidden = True
     approval.protection.sheet = True
-    _print_setup(approval, landscape=False)
+    _print_setup(approval, landscape=False, title_rows="1:1")
     audit = wb.create_sheet(AUDIT_SHEET)
     _title(
         audit,
