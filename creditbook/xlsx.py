@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import zipfile
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
 
@@ -13,12 +12,11 @@ from openpyxl.cell.cell import Cell, MergedCell
 from openpyxl.utils.cell import range_boundaries
 from openpyxl.workbook.workbook import Workbook
 from openpyxl.worksheet.worksheet import Worksheet
-from pydantic import ValidationError
 
 from creditbook.approval import FIRST_COLUMN, SNAPSHOT_COLUMN, Plan
-from creditbook.cells import Assembled, CellValue, SheetValues, assemble
+from creditbook.cells import CellValue, SheetValues
 from creditbook.files import InputError
-from creditbook.flat import unflatten
+from creditbook.inputs import PolicyRow, WorkbookInputs, inputs_from
 from creditbook.layout import (
     APPROVAL_SHEET,
     AUDIT_HEADER_ROW,
@@ -32,9 +30,7 @@ from creditbook.layout import (
     Table,
     column_letter,
 )
-from creditbook.policy import Policy
-from creditbook.prices import PriceRow, PriceTable
-from creditbook.records import Issue, error
+from creditbook.records import error
 
 FORMULA_STARTS = ("=", "+", "-", "@")
 
@@ -117,14 +113,16 @@ def write_sheet_values(
             ws.tables[table.name].ref = f"{table.letter(0)}{table.header_row}:{end}{last}"
 
 
-def read_policy_rows(wb: Workbook) -> list[tuple[str, Any]] | None:
-    """(path, value) rows of the Policy sheet, or None when the workbook has none."""
+def read_policy_rows(wb: Workbook) -> list[PolicyRow] | None:
+    """(row, path, value) rows of the Policy sheet, or None when the workbook has none."""
     if POLICY_SHEET not in wb.sheetnames:
         return None
     ws = wb[POLICY_SHEET]
     rows = ws.iter_rows(min_row=POLICY_FIRST_ROW, min_col=2, max_col=3, values_only=True)
     return [
-        (str(path).strip(), value) for path, value in rows if path is not None and str(path).strip()
+        (row, str(path).strip(), value)
+        for row, (path, value) in enumerate(rows, start=POLICY_FIRST_ROW)
+        if path is not None and str(path).strip()
     ]
 
 
@@ -159,58 +157,8 @@ def load(path: Path, *, data_only: bool = True) -> Workbook:
         ) from None
 
 
-@dataclass(frozen=True)
-class WorkbookInputs:
-    """What a filled workbook holds: the application cells, and its Policy and Prices sheets."""
-
-    assembled: Assembled
-    policy: Policy | None
-    prices: PriceTable | None
-    issues: tuple[Issue, ...]
-
-
-def _policy_of(wb: Workbook) -> tuple[Policy | None, list[Issue]]:
-    rows = read_policy_rows(wb)
-    if rows is None:
-        return None, []
-    try:
-        return Policy.model_validate(unflatten(rows)), []
-    except (ValidationError, ValueError) as exc:
-        message = str(exc).splitlines()
-        return None, [
-            error(
-                (POLICY_SHEET,),
-                f"政策表无效：{message[-1]}",
-                f"the Policy sheet is not valid: {exc}",
-            )
-        ]
-
-
-def _prices_of(wb: Workbook) -> tuple[PriceTable | None, list[Issue]]:
-    rows = read_price_rows(wb)
-    if rows is None:
-        return None, []
-    try:
-        return PriceTable(rows=tuple(PriceRow.model_validate(row) for row in rows)), []
-    except ValidationError as exc:
-        return None, [
-            error(
-                (PRICES_SHEET,),
-                f"价格表无效：{exc.errors()[0]['msg']}",
-                f"the Prices sheet is not valid: {exc}",
-            )
-        ]
-
-
 def read_inputs(wb: Workbook) -> WorkbookInputs:
-    policy, policy_issues = _policy_of(wb)
-    prices, price_issues = _prices_of(wb)
-    return WorkbookInputs(
-        assembled=assemble(read_sheet_values(wb)),
-        policy=policy,
-        prices=prices,
-        issues=(*policy_issues, *price_issues),
-    )
+    return inputs_from(read_sheet_values(wb), read_policy_rows(wb), read_price_rows(wb))
 
 
 def write_approval(wb: Workbook, plan: Plan) -> None:
