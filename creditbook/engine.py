@@ -316,20 +316,6 @@ def ramp_of(
         if not rising or amount > rising[-1].limit:
             rising.append(RampStep(from_day=from_day, limit=amount))
     return tuple(rising)
-    if app.buffers.ramp:
-        return tuple(
-            RampStep(from_day=step.from_day, limit=min(step.limit, limit.approved))
-            for step in app.buffers.ramp
-        )
-    if is_new:
-        return tuple(
-            RampStep(
-                from_day=step.from_day,
-                limit=max(round_down(limit.approved * step.share, unit), unit),
-            )
-            for step in policy.new_customer_ramp
-        )
-    return ()
 
 
 @dataclass(frozen=True)

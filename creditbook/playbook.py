@@ -11,11 +11,6 @@ from creditbook.records import Text, text
 from creditbook.tables import show
 
 FIRST_OVER_LIMIT_ACTIONS = (Action.PAUSE_NEW_QUOTA, Action.DISABLE_HIGH_COST_MODELS)
-THRESHOLD_UNITS: dict[Trigger, Text] = {
-    Trigger.OVER_LIMIT: text("已用额度 ÷ 批准额度", "used ÷ approved limit"),
-    Trigger.ABNORMAL_USAGE: text("日消耗 ÷ 近7日日均", "daily spend ÷ trailing 7-day average"),
-    Trigger.OVERDUE: text("逾期天数", "days past due"),
-}
 
 
 def playbook_problems(steps: Sequence[StopLossStep]) -> list[tuple[int | None, Text]]:

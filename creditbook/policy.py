@@ -6,7 +6,6 @@ from datetime import date
 from decimal import Decimal
 from functools import cache
 from importlib import resources
-from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
@@ -246,10 +245,6 @@ def policy_problems(policy: Policy) -> list[str]:
 
 def parse_policy(text: str) -> Policy:
     return Policy.model_validate(yaml.safe_load(text))
-
-
-def load_policy(path: Path) -> Policy:
-    return parse_policy(path.read_text("utf-8"))
 
 
 @cache

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterable
 from decimal import Decimal
 from functools import cache
 from importlib import resources
@@ -65,12 +64,6 @@ class PriceTable(Frozen):
             if row.provider == provider and row.model.lower() == wanted:
                 return row
         return None
-
-    def with_overrides(self, overrides: Iterable[PriceRow]) -> PriceTable:
-        """Finance's Prices-sheet rows replace shipped rows of the same provider and model."""
-        replaced = {(row.provider, row.model.lower()): row for row in overrides}
-        kept = [row for row in self.rows if (row.provider, row.model.lower()) not in replaced]
-        return PriceTable(rows=(*kept, *replaced.values()))
 
     def content_hash(self) -> str:
         return content_hash(self)

@@ -19,7 +19,7 @@ from creditbook.models import Application, EntityType, GuaranteeType, Provider
 from creditbook.playbook import playbook_problems
 from creditbook.policy import Policy
 from creditbook.prices import PriceTable
-from creditbook.records import Issue, Path, Severity, error, warning
+from creditbook.records import Issue, Path, error, warning
 
 
 @dataclass(frozen=True)
@@ -303,7 +303,3 @@ CHECKS: tuple[Check, ...] = (
 
 def validate(app: Application, ctx: Context) -> list[Issue]:
     return [issue for check in CHECKS for issue in check(app, ctx)]
-
-
-def errors_only(issues: Iterable[Issue]) -> list[Issue]:
-    return [issue for issue in issues if issue.severity is Severity.ERROR]
