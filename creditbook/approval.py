@@ -194,7 +194,7 @@ def approval_plan(
     )
     for line in d.score_breakdown:
         build.add(
-            Cell(line.factor, "cb_text"),
+            Cell(both(line.label), "cb_text"),
             Cell(line.value, "cb_text"),
             Cell(line.points, "cb_output"),
             Cell(both(line.reason), "cb_text"),

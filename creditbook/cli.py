@@ -316,6 +316,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         code: int = args.run(args)
+    except BrokenPipeError:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # output piped into `head`
+        return EXIT_OK
     except InputError as exc:
         _print_issues(exc.issues, getattr(args, "lang", "both"), getattr(args, "json", False))
         return EXIT_INPUT

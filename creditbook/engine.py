@@ -117,6 +117,7 @@ def score_of(policy: Policy, facts: Facts) -> tuple[ScoreLine, ...]:
                 lines.append(
                     ScoreLine(
                         factor=factor.id,
+                        label=factor.label,
                         value=show(facts[factor.fact]),
                         points=band.points,
                         reason=band.reason,

@@ -195,6 +195,7 @@ class Application(Frozen):
 
 class ScoreLine(Frozen):
     factor: str
+    label: Text
     value: str
     points: int
     reason: Text
