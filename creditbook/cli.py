@@ -30,7 +30,7 @@ from creditbook.policy_check import run_examples
 from creditbook.records import Issue, Lang
 from creditbook.report import columns, render_decision, render_issues
 from creditbook.workbooks import export_application, new_workbook
-from creditbook.xlsm.build import build_workbook
+from creditbook.xlsm.build import build_workbook, reproducible
 
 EXIT_OK, EXIT_FAILURE, EXIT_INPUT = 0, 1, 2
 
@@ -208,7 +208,7 @@ def cmd_build_workbook(args: argparse.Namespace) -> int:
             print(f"{name}:\n{render_issues(issues, 'both')}", file=sys.stderr)
             return EXIT_FAILURE
         target = args.out.parent / "examples" / f"{Path(name).stem}.xlsm"
-        write_atomic(target, new_workbook(app, template=args.out.read_bytes()))
+        write_atomic(target, reproducible(new_workbook(app, template=args.out.read_bytes()), policy))
         print(f"built {target}")
     return EXIT_OK
 

@@ -30,7 +30,7 @@ from creditbook.models import Application
 from creditbook.policy import Policy, default_policy
 from creditbook.prices import default_prices
 from creditbook.workbooks import export_application, new_workbook
-from creditbook.xlsm.build import build_workbook
+from creditbook.xlsm.build import build_workbook, reproducible
 from creditbook.xlsx import read_inputs, read_policy_rows, write_sheet_values
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -187,3 +187,10 @@ def test_formula_text_in_user_fields_stays_text(tmp_path: Path) -> None:
     assert exported is not None and exported.profile.customer_name == '=HYPERLINK("http://x")', (
         issues
     )
+
+
+@pytest.mark.parametrize("example", EXAMPLES, ids=lambda path: path.stem)
+def test_committed_example_workbooks_equal_a_fresh_build(example: Path, built: bytes) -> None:
+    fresh = reproducible(new_workbook(application(example), template=built), default_policy())
+    committed = ROOT / "workbook" / "examples" / f"{example.stem}.xlsm"
+    assert parts(committed.read_bytes()) == parts(fresh), "run: creditbook build-workbook"

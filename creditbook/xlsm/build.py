@@ -25,8 +25,13 @@ def build_workbook(policy: Policy, prices: PriceTable) -> bytes:
     """The template's bytes; the same policy and prices always give the same parts."""
     buffer = io.BytesIO()
     build_template(policy, prices).save(buffer)
+    return reproducible(buffer.getvalue(), policy)
+
+
+def reproducible(workbook: bytes, policy: Policy) -> bytes:
+    """A saved workbook with our VBA project and ribbon, dates and zip layout fixed."""
     return package_xlsm(
-        buffer.getvalue(),
+        workbook,
         vba_project(sources().joinpath("vba"), SHEETS),
         sources().joinpath("ribbon", "customUI.xml").read_bytes(),
         modified=datetime.combine(policy.as_of, time(), UTC),
