@@ -1,0 +1,93 @@
+"""Shared fixtures: the shipped policy and prices, a fixed clock, and one sound application."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from creditbook.assess import Assessment, assess
+from creditbook.models import Decision
+from creditbook.policy import Policy, default_policy
+from creditbook.policy_check import merged
+from creditbook.prices import PriceTable, default_prices
+
+Raw = dict[str, Any]
+
+# An existing large private customer with a clean record: tier T2, approved as asked (150,000).
+# Spend: qwen3-max 20,000 × ¥2.5 + 4,000 × ¥10 = ¥90,000 a month, peak ¥117,000.
+SOUND_APPLICATION: Raw = {
+    "profile": {
+        "customer_name": "示例客户 Example Co.",
+        "credit_code": "91110000802100433B",
+        "entity_type": "private_large",
+        "years_in_business": 8,
+        "procurement": "formal_po_contract",
+        "payment_terms_days": 30,
+        "relationship_months": 18,
+        "on_time_ratio_12m": 0.97,
+        "max_days_overdue_12m": 3,
+        "overdue_events_12m": 1,
+        "requested_limit": 150000,
+        "currency": "CNY",
+        "application_date": "2026-11-28",
+    },
+    "consumption": [
+        {
+            "provider": "aliyun_bailian",
+            "model": "qwen3-max",
+            "input_mtok_month": 20000,
+            "output_mtok_month": 4000,
+            "peak_factor": 1.3,
+        }
+    ],
+    "buffers": {"billing_cycle_days": 30},
+}
+
+
+@pytest.fixture(scope="session")
+def policy() -> Policy:
+    return default_policy()
+
+
+@pytest.fixture(scope="session")
+def prices() -> PriceTable:
+    return default_prices()
+
+
+@pytest.fixture(scope="session")
+def evaluated_at() -> datetime:
+    return datetime(2026, 11, 28, 9, 30, tzinfo=UTC)
+
+
+@pytest.fixture(scope="session")
+def base_application() -> Callable[..., Raw]:
+    """`base_application()` → a fresh sound application; `base_application(override)` deep-merges."""
+
+    def build(override: Mapping[str, Any] | None = None) -> Raw:
+        return merged(copy.deepcopy(SOUND_APPLICATION), copy.deepcopy(override or {}))
+
+    return build
+
+
+@pytest.fixture(scope="session")
+def assess_raw(
+    policy: Policy, prices: PriceTable, evaluated_at: datetime
+) -> Callable[[Any], Assessment]:
+    return lambda raw: assess(raw, policy, prices, evaluated_at=evaluated_at)
+
+
+@pytest.fixture(scope="session")
+def decide(assess_raw: Callable[[Any], Assessment]) -> Callable[[Any], Decision]:
+    """The decision for an application that must be free of input errors."""
+
+    def run(raw: Any) -> Decision:
+        result = assess_raw(raw)
+        problems = [issue.render("en") for issue in result.issues]
+        assert result.decision is not None, f"no decision: {problems}"
+        return result.decision
+
+    return run
