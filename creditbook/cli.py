@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from creditbook.assess import assess, parse_and_validate
-from creditbook.batch import FileResult, Job, run_jobs, terminal_progress, user_name
+from creditbook.batch import FileResult, Job, officials, run_jobs, terminal_progress, user_name
 from creditbook.files import (
     InputError,
     example_applications,
@@ -29,6 +29,7 @@ from creditbook.policy import default_policy
 from creditbook.policy_check import run_examples
 from creditbook.records import Issue, Lang
 from creditbook.report import columns, render_decision, render_issues
+from creditbook.verify import as_json, render, verify_file
 from creditbook.workbooks import export_application, new_workbook
 from creditbook.xlsm.build import build_workbook, reproducible
 
@@ -236,6 +237,17 @@ def cmd_export(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_verify(args: argparse.Namespace) -> int:
+    """Evaluated workbooks against their audit snapshot: 0 only when all are unchanged and official."""
+    policies = officials(args.policy_files)
+    results = [verify_file(path, policies) for path in args.files]
+    if args.json:
+        print(json.dumps([as_json(r, args.lang) for r in results], ensure_ascii=False, indent=2))
+    else:
+        print("\n".join(render(result, args.lang) for result in results))
+    return EXIT_OK if all(result.ok for result in results) else EXIT_INPUT
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="creditbook", description="授信审批 Credit-line approval")
     parser.add_argument(
@@ -309,6 +321,20 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
     common(demo)
     demo.set_defaults(run=cmd_demo)
+
+    verify = commands.add_parser("verify", help="check evaluated workbooks against their audit")
+    verify.add_argument("files", nargs="+", type=Path, help="evaluated CreditReview workbooks")
+    verify.add_argument(
+        "--policy",
+        dest="policy_files",
+        type=Path,
+        action="append",
+        default=[],
+        help="official policy YAML (default: the shipped policy; repeat for several versions)",
+    )
+    verify.add_argument("--json", action="store_true", help="JSON output")
+    verify.add_argument("--lang", choices=("zh", "en", "both"), default="both")
+    verify.set_defaults(run=cmd_verify)
     return parser
 
 
