@@ -81,7 +81,9 @@ class Severity(StrEnum):
 
 
 def format_path(path: Path) -> str:
-    """('consumption', 2, 'model') → 'consumption[2].model'."""
+    """('consumption', 2, 'model') → 'consumption[2].model'; the whole application is '$'."""
+    if not path:
+        return "$"
     out = ""
     for part in path:
         out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else part)
