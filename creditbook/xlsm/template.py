@@ -152,7 +152,8 @@ def _table(ws: Worksheet, table: Table) -> None:
             ws[f"{letter}{row}"].number_format = column.number_format
         last = table.header_row + table.capacity
         _validate(ws, column, f"{letter}{table.first_data_row}:{letter}{last}")
-        ws.column_dimensions[letter].width = COLUMN_WIDTHS.get(column.kind, 15)
+        wanted = COLUMN_WIDTHS.get(column.kind, 15)
+        ws.column_dimensions[letter].width = max(ws.column_dimensions[letter].width or 0, wanted)
     ws.row_dimensions[table.header_row].height = 66
     excel_table = ExcelTable(displayName=table.name, ref=table.ref)
     excel_table.tableStyleInfo = TableStyleInfo(name="TableStyleLight9", showRowStripes=True)
