@@ -18,11 +18,13 @@ from creditbook.flat import flatten
 from creditbook.formats import BADGES
 from creditbook.formatting import money, percent, quantity
 from creditbook.labels import LABELS
+from creditbook.layout import column_letter
 from creditbook.models import Application, Decision
 from creditbook.records import Text, text
 
 FIRST_COLUMN = 2  # column B
 COLUMN_WIDTHS = (24.0, 18.0, 30.0, 26.0, 30.0)  # B..F
+LAST_COLUMN = FIRST_COLUMN + len(COLUMN_WIDTHS) - 1  # column F
 SNAPSHOT_COLUMN = 10  # J (path) and K (value), hidden in the template
 CHARS_PER_WIDTH_UNIT = 1.0
 LINE_HEIGHT = 14.0
@@ -43,6 +45,12 @@ class Line:
     span: bool
     height: float
 
+    @property
+    def merged_columns(self) -> tuple[int, int] | None:
+        """First and last column of the merged last cell; None when the line merges nothing."""
+        end = FIRST_COLUMN + len(self.cells) - 1
+        return (end, LAST_COLUMN) if self.span and end < LAST_COLUMN else None
+
 
 @dataclass(frozen=True)
 class PolicyStatus:
@@ -58,6 +66,12 @@ class Plan:
     @property
     def width(self) -> int:
         return len(COLUMN_WIDTHS)
+
+    @property
+    def print_area(self) -> str:
+        """The lines' cells, B1 to F of the last line."""
+        first, last = column_letter(FIRST_COLUMN), column_letter(LAST_COLUMN)
+        return f"{first}1:{last}{len(self.lines)}"
 
 
 def both(value: Text) -> str:
@@ -341,8 +355,14 @@ def snapshot(
         ("audit.evaluated_by", evaluated_by),
         ("audit.policy_official", policy.official),
         ("decision.decision", decision.decision.value),
+        ("decision.tier", decision.tier),
+        ("decision.score", decision.score),
+        ("decision.structure", decision.structure.value),
         ("decision.approved_limit", float(decision.approved_limit)),
         ("decision.currency", decision.currency.value),
+        ("decision.required_deposit", float(decision.required_deposit)),
+        ("decision.unsecured_exposure", float(decision.exposure.unsecured_exposure)),
+        ("decision.next_review_date", decision.next_review_date.isoformat()),
     ]
     rows += [
         (f"application.{path}", _plain(value))
