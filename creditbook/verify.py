@@ -2,8 +2,8 @@
 snapshot on the Approval sheet and recomputes the fingerprint from the inputs now in the file.
 
 The status comes from the fingerprint alone; the field list only explains it. Fields are compared
-canonically (numbers as Decimal values, dates as ISO text), so opening and re-saving a workbook in
-openpyxl, Excel or LibreOffice is never reported as a change.
+canonically (numbers as Decimal values, dates as ISO text), so a workbook re-saved by openpyxl,
+LibreOffice or Excel names no field that did not change.
 """
 
 from __future__ import annotations
@@ -128,8 +128,9 @@ def _policy_check(policy: Policy, officials: Sequence[Policy]) -> PolicyCheck:
     )
 
 
-def canonical(value: object) -> Scalar:
-    """One value per content: 10.5 == 10.50 == "10.5"-as-a-number, a date == its ISO text."""
+def _canonical(value: object) -> Scalar:
+    """One value per content, whoever saved the cell: numbers as Decimal (800000 == 800000.0,
+    1.2 == 1.20), dates and midnight datetimes as ISO text (a date == "2026-11-20")."""
     if value is None or isinstance(value, bool | str):
         return value
     if isinstance(value, float):
@@ -153,9 +154,9 @@ def _fields(rows: Iterable[tuple[str, Any]]) -> dict[str, Value]:
             continue
         element = ELEMENT.fullmatch(path)
         if element:
-            lists.setdefault(element[1], []).append(canonical(value))
+            lists.setdefault(element[1], []).append(_canonical(value))
         else:
-            fields[path] = canonical(value)
+            fields[path] = _canonical(value)
     return fields | {path: tuple(values) for path, values in lists.items()}
 
 
@@ -173,15 +174,17 @@ def _changes(
 def _cells(path: str, old: Value, new: Value, cells: Mapping[str, str]) -> tuple[str, ...]:
     """The cells that show a change: a ticked or cleared box, else the field's cell, else the
     nearest enclosing row or table (a deleted row has no cell any more)."""
-    toggled = set(old if isinstance(old, tuple) else ()) ^ set(
-        new if isinstance(new, tuple) else ()
-    )
+    toggled = _members(old) ^ _members(new)
     ticks = tuple(sorted(cells[key] for member in toggled if (key := f"{path}={member}") in cells))
     if ticks:
         return ticks
     while path and path not in cells:
         path = LAST_STEP.sub("", path)
     return (cells[path],) if path else ()
+
+
+def _members(value: Value) -> set[Scalar]:
+    return set(value) if isinstance(value, tuple) else set()
 
 
 def _cell_map(assembled: Assembled) -> dict[str, str]:
@@ -201,11 +204,11 @@ def _cell_map(assembled: Assembled) -> dict[str, str]:
     return cells
 
 
-def shown(value: Value) -> str:
+def _shown(value: Value) -> str:
     if value is None:
         return "—"
     if isinstance(value, tuple):
-        return ", ".join(map(shown, value)) or "—"
+        return ", ".join(map(_shown, value)) or "—"
     if isinstance(value, Decimal):
         return format(value.normalize(), "f")
     return str(value)
@@ -217,7 +220,7 @@ def render(result: Verification, lang: Lang) -> str:
     if result.policy is not None:
         parts.append(result.policy.note.render(lang))
     parts += [
-        f"{change.path} @ {', '.join(change.cells)}: {shown(change.old)} → {shown(change.new)}"
+        f"{change.path} @ {', '.join(change.cells)}: {_shown(change.old)} → {_shown(change.new)}"
         for change in result.changes
     ]
     parts += [
