@@ -46,6 +46,10 @@ STATUS_LABELS: dict[Status, Text] = {
 }
 POLICY_CHANGED = text("政策表已修改", "the Policy sheet changed")
 PRICES_CHANGED = text("价格表已修改", "the Prices sheet changed")
+FINGERPRINT_ONLY = text(
+    "输入未变但指纹与记录不符：审计快照被改动，或由不同版本的引擎评估",
+    "no input changed but the fingerprint differs: the audit snapshot was altered, or another engine version evaluated it",
+)
 
 
 @dataclass(frozen=True)
@@ -231,6 +235,10 @@ def render(result: Verification, lang: Lang) -> str:
         )
         if changed
     ]
+    if result.status == "changed" and not (
+        result.changes or result.policy_changed or result.prices_changed
+    ):
+        parts.append(FINGERPRINT_ONLY.render(lang))
     parts += [issue.render(lang) for issue in result.issues]
     return " · ".join(parts)
 
