@@ -48,7 +48,8 @@ POLICY_CHANGED = text("政策表已修改", "the Policy sheet changed")
 PRICES_CHANGED = text("价格表已修改", "the Prices sheet changed")
 FINGERPRINT_ONLY = text(
     "输入未变但指纹与记录不符：审计快照被改动，或由不同版本的引擎评估",
-    "no input changed but the fingerprint differs: the audit snapshot was altered, or another engine version evaluated it",
+    "no input changed but the fingerprint differs: the audit snapshot was altered, "
+    "or another engine version evaluated it",
 )
 
 
