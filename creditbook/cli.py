@@ -209,7 +209,9 @@ def cmd_build_workbook(args: argparse.Namespace) -> int:
             print(f"{name}:\n{render_issues(issues, 'both')}", file=sys.stderr)
             return EXIT_FAILURE
         target = args.out.parent / "examples" / f"{Path(name).stem}.xlsm"
-        write_atomic(target, reproducible(new_workbook(app, template=args.out.read_bytes()), policy))
+        write_atomic(
+            target, reproducible(new_workbook(app, template=args.out.read_bytes()), policy)
+        )
         print(f"built {target}")
     return EXIT_OK
 

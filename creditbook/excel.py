@@ -19,14 +19,12 @@ from functools import cache
 from typing import Any, Literal, Protocol
 
 import xlwings as xw
-from openpyxl.styles.colors import Color
-from openpyxl.styles.fills import PatternFill
 from xlwings.base_classes import BorderWeight, HorizontalAlignment, VerticalAlignment
 
 from creditbook.approval import FIRST_COLUMN, LAST_COLUMN, SNAPSHOT_COLUMN, Plan
 from creditbook.batch import officials, user_name
 from creditbook.cells import CellValue, SheetValues
-from creditbook.formats import FORMATS
+from creditbook.formats import BORDER_COLOR, FONT, FORMATS
 from creditbook.formatting import money
 from creditbook.inputs import (
     Outcome,
@@ -35,14 +33,18 @@ from creditbook.inputs import (
     application_of,
     decide,
     inputs_from,
+    policy_rows,
+    price_rows,
 )
 from creditbook.labels import LABELS
 from creditbook.layout import (
     APPROVAL_SHEET,
+    AUDIT_FIRST_COLUMN,
     AUDIT_HEADER_ROW,
     AUDIT_SHEET,
     INPUT_SHEETS,
     POLICY_FIRST_ROW,
+    POLICY_PATH_COLUMN,
     POLICY_SHEET,
     PRICES_SHEET,
     PRICES_TABLE,
@@ -52,12 +54,10 @@ from creditbook.layout import (
 from creditbook.models import Decision
 from creditbook.records import Issue, Severity, Text, text
 from creditbook.report import render_issues
-from creditbook.xlsm.styles import named_style
 
 TITLE = "授信审批 Credit review"
 MAX_LISTED = 15  # problems listed in a message box; the rest are counted
 MAX_ADDRESS = 255  # Excel's Range() takes an address of at most 255 characters
-AUDIT_FIRST_COLUMN = 2  # column B, as the template's AuditLog headings
 Position = tuple[int, int]  # row, column
 Area = tuple[int, int, int, int]  # first row, first column, last row, last column
 
@@ -340,12 +340,10 @@ def read_policy_rows(book: Book, names: Collection[str]) -> list[PolicyRow] | No
     last = sheet.used_range.last_cell.row
     if last < POLICY_FIRST_ROW:
         return []
-    rows = _values(sheet.range(f"B{POLICY_FIRST_ROW}:C{last}"))
-    return [
-        (row, str(path).strip(), value)
-        for row, (path, value) in enumerate(rows, start=POLICY_FIRST_ROW)
-        if path is not None and str(path).strip()
-    ]
+    first, second = column_letter(POLICY_PATH_COLUMN), column_letter(POLICY_PATH_COLUMN + 1)
+    return policy_rows(
+        _values(sheet.range(f"{first}{POLICY_FIRST_ROW}:{second}{last}")), POLICY_FIRST_ROW
+    )
 
 
 def read_price_rows(book: Book, names: Collection[str]) -> list[dict[str, CellValue]] | None:
@@ -355,9 +353,7 @@ def read_price_rows(book: Book, names: Collection[str]) -> list[dict[str, CellVa
     tables = book.sheets[PRICES_SHEET].tables
     if PRICES_TABLE not in tables:
         return None
-    header, *rows = _values(tables[PRICES_TABLE].range)
-    columns = [str(name) for name in header]
-    return [dict(zip(columns, row, strict=True)) for row in rows if any(v is not None for v in row)]
+    return price_rows(_values(tables[PRICES_TABLE].range))
 
 
 def read_inputs(book: Book) -> WorkbookInputs:
@@ -483,26 +479,6 @@ def _unlock(rng: Range) -> None:
 
 # ------------------------------------------------------- formats, by union ranges
 
-HORIZONTAL: dict[str | None, HorizontalAlignment] = {
-    None: "general",
-    "general": "general",
-    "left": "left",
-    "center": "center",
-    "right": "right",
-}
-VERTICAL: dict[str | None, VerticalAlignment] = {
-    None: "bottom",
-    "bottom": "bottom",
-    "center": "center",
-    "top": "top",
-}
-BORDER_WEIGHTS: dict[str, BorderWeight] = {
-    "hair": "hairline",
-    "thin": "thin",
-    "medium": "medium",
-    "thick": "thick",
-}
-
 
 @dataclass(frozen=True)
 class Look:
@@ -522,29 +498,22 @@ class Look:
     locked: bool = True
 
 
-def _hex(color: Color | None) -> str:
-    assert color is not None and isinstance(color.rgb, str), color
-    return f"#{color.rgb[-6:]}"
-
-
 @cache
 def look(style: str) -> Look:
-    """The named style the file writer applies (creditbook.xlsm.styles), read as Excel properties."""
-    named = named_style(style, FORMATS[style])
-    font, alignment, fill, side = named.font, named.alignment, named.fill, named.border.left
-    assert font.name is not None and font.size is not None, style
+    """A named format (creditbook.formats, which the file writer applies too) as Excel properties."""
+    fmt = FORMATS[style]
     return Look(
-        font=font.name,
-        size=float(font.size),
-        color=_hex(font.color),
-        vertical=VERTICAL[alignment.vertical],
-        bold=bool(font.bold),
-        italic=bool(font.italic),
-        fill=_hex(fill.fgColor) if isinstance(fill, PatternFill) and fill.fill_type else None,
-        wrap=bool(alignment.wrap_text),
-        horizontal=HORIZONTAL[alignment.horizontal],
-        border=(BORDER_WEIGHTS[side.style], _hex(side.color)) if side and side.style else None,
-        locked=named.protection.locked is not False,
+        font=FONT,
+        size=float(fmt.size),
+        color=f"#{fmt.color}",
+        vertical=fmt.vertical,
+        bold=fmt.bold,
+        italic=fmt.italic,
+        fill=f"#{fmt.fill}" if fmt.fill else None,
+        wrap=fmt.wrap,
+        horizontal=fmt.horizontal or "general",
+        border=("thin", f"#{BORDER_COLOR}") if fmt.border else None,
+        locked=fmt.locked,
     )
 
 

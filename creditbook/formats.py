@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 from creditbook.models import DecisionKind
 
 FONT = "Microsoft YaHei"  # CJK-safe on Windows and Mac Office; always named (see notes)
 NAVY, GREY, RED = "1F3864", "595959", "C00000"
 INPUT_FILL, OUTPUT_FILL, SECTION_FILL = "FFF2CC", "F2F2F2", "DDEBF7"
+BORDER_COLOR = "BFBFBF"  # thin box around bordered cells
 
 
 @dataclass(frozen=True)
@@ -21,7 +23,8 @@ class Format:
     wrap: bool = False
     border: bool = False
     locked: bool = True
-    horizontal: str | None = None
+    horizontal: Literal["left", "center", "right"] | None = None
+    vertical: Literal["top", "center", "bottom"] = "center"
 
 
 FORMATS: dict[str, Format] = {

@@ -27,6 +27,22 @@ from creditbook.records import Issue, error, format_path, has_errors, text
 PolicyRow = tuple[int, str, Any]  # sheet row, flattened path, value
 
 
+def policy_rows(values: Sequence[Sequence[Any]], first_row: int) -> list[PolicyRow]:
+    """(row, path, value) from the Policy sheet's path and value columns; rows without a path skipped."""
+    return [
+        (row, str(path).strip(), value)
+        for row, (path, value) in enumerate(values, start=first_row)
+        if path is not None and str(path).strip()
+    ]
+
+
+def price_rows(table: Sequence[Sequence[CellValue]]) -> list[dict[str, CellValue]]:
+    """The Prices table (header row first) as column → value; blank rows skipped."""
+    header, *rows = table
+    columns = [str(name) for name in header]
+    return [dict(zip(columns, row, strict=True)) for row in rows if any(v is not None for v in row)]
+
+
 @dataclass(frozen=True)
 class WorkbookInputs:
     """What a filled workbook holds: the application cells, and its Policy and Prices sheets."""

@@ -407,8 +407,10 @@ SHEETS: tuple[tuple[str, str], ...] = (
     (CONF_SHEET, "shXlwingsConf"),
 )
 POLICY_FIRST_ROW = 5  # Policy sheet: path in column B, value in column C, from this row down
+POLICY_PATH_COLUMN = 2
 PRICES_TABLE, PRICES_HEADER_ROW = "tblPrices", 4
 AUDIT_HEADER_ROW = 4
+AUDIT_FIRST_COLUMN = 2  # column B
 AUDIT_COLUMNS: tuple[Text, ...] = (
     text("评估时间", "Evaluated at"),
     text("评估人", "Evaluated by"),

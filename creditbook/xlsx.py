@@ -16,19 +16,20 @@ from openpyxl.worksheet.worksheet import Worksheet
 from creditbook.approval import FIRST_COLUMN, SNAPSHOT_COLUMN, Plan
 from creditbook.cells import CellValue, SheetValues
 from creditbook.files import InputError
-from creditbook.inputs import PolicyRow, WorkbookInputs, inputs_from
+from creditbook.inputs import PolicyRow, WorkbookInputs, inputs_from, policy_rows, price_rows
 from creditbook.layout import (
     APPROVAL_SHEET,
+    AUDIT_FIRST_COLUMN,
     AUDIT_HEADER_ROW,
     AUDIT_SHEET,
     INPUT_SHEETS,
     POLICY_FIRST_ROW,
+    POLICY_PATH_COLUMN,
     POLICY_SHEET,
     PRICES_SHEET,
     PRICES_TABLE,
     InputSheet,
     Table,
-    column_letter,
 )
 from creditbook.records import error
 
@@ -117,16 +118,16 @@ def read_policy_rows(wb: Workbook) -> list[PolicyRow] | None:
     """(row, path, value) rows of the Policy sheet, or None when the workbook has none."""
     if POLICY_SHEET not in wb.sheetnames:
         return None
-    ws = wb[POLICY_SHEET]
-    rows = ws.iter_rows(min_row=POLICY_FIRST_ROW, min_col=2, max_col=3, values_only=True)
-    return [
-        (row, str(path).strip(), value)
-        for row, (path, value) in enumerate(rows, start=POLICY_FIRST_ROW)
-        if path is not None and str(path).strip()
-    ]
+    rows = wb[POLICY_SHEET].iter_rows(
+        min_row=POLICY_FIRST_ROW,
+        min_col=POLICY_PATH_COLUMN,
+        max_col=POLICY_PATH_COLUMN + 1,
+        values_only=True,
+    )
+    return policy_rows(list(rows), POLICY_FIRST_ROW)
 
 
-def read_price_rows(wb: Workbook) -> list[dict[str, Any]] | None:
+def read_price_rows(wb: Workbook) -> list[dict[str, CellValue]] | None:
     """Rows of the Prices table as column → value, or None when the workbook has none."""
     if PRICES_SHEET not in wb.sheetnames or PRICES_TABLE not in wb[PRICES_SHEET].tables:
         return None
@@ -135,8 +136,7 @@ def read_price_rows(wb: Workbook) -> list[dict[str, Any]] | None:
     rows = ws.iter_rows(
         min_row=min_row, max_row=max_row, min_col=min_col, max_col=max_col, values_only=True
     )
-    header = [str(name) for name in next(rows)]
-    return [dict(zip(header, row, strict=True)) for row in rows if any(v is not None for v in row)]
+    return price_rows([list(cast(tuple[CellValue, ...], row)) for row in rows])
 
 
 def load(path: Path, *, data_only: bool = True) -> Workbook:
@@ -172,7 +172,6 @@ def write_approval(wb: Workbook, plan: Plan) -> None:
             cell.style = "Normal"
     for dimension in ws.row_dimensions.values():
         dimension.height = None
-    last_column = FIRST_COLUMN + plan.width - 1
     for row, line in enumerate(plan.lines, start=1):
         for offset, planned in enumerate(line.cells):
             cell = ws.cell(row, FIRST_COLUMN + offset)
@@ -180,15 +179,15 @@ def write_approval(wb: Workbook, plan: Plan) -> None:
             cell.style = planned.style
             if planned.number_format:
                 cell.number_format = planned.number_format
-        end = FIRST_COLUMN + len(line.cells) - 1
-        if line.span and end < last_column:
-            ws.merge_cells(start_row=row, start_column=end, end_row=row, end_column=last_column)
+        if line.merged_columns:
+            first, last = line.merged_columns
+            ws.merge_cells(start_row=row, start_column=first, end_row=row, end_column=last)
         if line.height:
             ws.row_dimensions[row].height = line.height
     for row, (key, value) in enumerate(plan.snapshot, start=1):
         ws.cell(row, SNAPSHOT_COLUMN, key)
         write_text_safe(ws.cell(row, SNAPSHOT_COLUMN + 1), value)
-    ws.print_area = f"{column_letter(FIRST_COLUMN)}1:{column_letter(last_column)}{len(plan.lines)}"
+    ws.print_area = plan.print_area
 
 
 def append_audit(wb: Workbook, row: Sequence[CellValue]) -> None:
@@ -196,7 +195,7 @@ def append_audit(wb: Workbook, row: Sequence[CellValue]) -> None:
     ws = wb[AUDIT_SHEET]
     target = max(ws.max_row, AUDIT_HEADER_ROW) + 1
     for offset, value in enumerate(row):
-        write_text_safe(ws.cell(target, 2 + offset), value)
+        write_text_safe(ws.cell(target, AUDIT_FIRST_COLUMN + offset), value)
 
 
 def read_snapshot(wb: Workbook) -> dict[str, CellValue]:

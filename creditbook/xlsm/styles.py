@@ -5,9 +5,9 @@ from __future__ import annotations
 from openpyxl.styles import Alignment, Border, Font, NamedStyle, PatternFill, Protection, Side
 from openpyxl.workbook.workbook import Workbook
 
-from creditbook.formats import FONT, FORMATS, Format
+from creditbook.formats import BORDER_COLOR, FONT, FORMATS, Format
 
-THIN = Side(style="thin", color="BFBFBF")
+THIN = Side(style="thin", color=BORDER_COLOR)
 BOX = Border(left=THIN, right=THIN, top=THIN, bottom=THIN)
 
 
@@ -16,7 +16,9 @@ def named_style(name: str, fmt: Format) -> NamedStyle:
     style.font = Font(name=FONT, size=fmt.size, bold=fmt.bold, italic=fmt.italic, color=fmt.color)
     if fmt.fill:
         style.fill = PatternFill("solid", fgColor=fmt.fill)
-    style.alignment = Alignment(wrap_text=fmt.wrap, vertical="center", horizontal=fmt.horizontal)
+    style.alignment = Alignment(
+        wrap_text=fmt.wrap, vertical=fmt.vertical, horizontal=fmt.horizontal
+    )
     if fmt.border:
         style.border = BOX
     style.protection = Protection(locked=fmt.locked)

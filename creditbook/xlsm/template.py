@@ -23,6 +23,7 @@ from creditbook.flat import flatten
 from creditbook.layout import (
     APPROVAL_SHEET,
     AUDIT_COLUMNS,
+    AUDIT_FIRST_COLUMN,
     AUDIT_HEADER_ROW,
     AUDIT_SHEET,
     BUFFERS,
@@ -31,6 +32,7 @@ from creditbook.layout import (
     INPUT_SHEETS,
     LISTS_SHEET,
     POLICY_FIRST_ROW,
+    POLICY_PATH_COLUMN,
     POLICY_SHEET,
     PRICES_HEADER_ROW,
     PRICES_SHEET,
@@ -316,10 +318,9 @@ def _policy_sheet(wb: Workbook, policy: Policy) -> None:
         if section and top != section:
             row += 1
         section = top
-        ws[f"B{row}"] = path
-        ws[f"B{row}"].style = "cb_label"
-        write_text_safe(ws[f"C{row}"], _sheet_scalar(value))
-        ws[f"C{row}"].style = "cb_input"
+        ws.cell(row, POLICY_PATH_COLUMN, path).style = "cb_label"
+        write_text_safe(ws.cell(row, POLICY_PATH_COLUMN + 1), _sheet_scalar(value))
+        ws.cell(row, POLICY_PATH_COLUMN + 1).style = "cb_input"
         row += 1
     ws.column_dimensions["B"].width = 48
     ws.column_dimensions["C"].width = 70
@@ -383,7 +384,7 @@ def _output_sheets(wb: Workbook) -> None:
         ),
         len(AUDIT_COLUMNS),
     )
-    for index, heading in enumerate(AUDIT_COLUMNS, start=2):
+    for index, heading in enumerate(AUDIT_COLUMNS, start=AUDIT_FIRST_COLUMN):
         audit.cell(AUDIT_HEADER_ROW, index, bilingual(heading)).style = "cb_header"
         audit.column_dimensions[column_letter(index)].width = 20
     audit.freeze_panes = f"A{AUDIT_HEADER_ROW + 1}"
