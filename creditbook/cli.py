@@ -80,8 +80,25 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         )
         for path in args.files
     ]
+    clashes = _clashes(jobs)
+    if clashes:
+        for target, sources in clashes.items():
+            listed = ", ".join(str(source) for source in sources)
+            print(
+                f"{target}: 多个输入会写到同一个文件 / several inputs would write this file: {listed}",
+                file=sys.stderr,
+            )
+        return EXIT_INPUT
     results = run_jobs(jobs, args.jobs, terminal_progress)
     return _report(results, args)
+
+
+def _clashes(jobs: Sequence[Job]) -> dict[Path, list[Path]]:
+    """Outputs that more than one input would write: refused before anything is written."""
+    by_target: dict[Path, list[Path]] = {}
+    for job in jobs:
+        by_target.setdefault(job.target.resolve(), []).append(job.source)
+    return {target: sources for target, sources in by_target.items() if len(sources) > 1}
 
 
 def _evaluated_name(path: Path, out: Path | None) -> str:
