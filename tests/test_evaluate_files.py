@@ -160,11 +160,6 @@ def test_in_place_updates_the_input(tmp_path: Path) -> None:
     assert rows[0][3] == decision_of(result, source.name)["audit"]["fingerprint"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: two inputs with the same file name evaluated into one --out folder both go to "
-    "DIR/<name>; the second silently replaces the first approval and the run exits 0",
-)
 def test_same_name_from_two_folders_into_one_out_dir_loses_nothing(tmp_path: Path) -> None:
     first = copy_example(LISTED, tmp_path / "north", "application.xlsm")
     second = copy_example("sme_short_history.xlsm", tmp_path / "south", "application.xlsm")
