@@ -414,10 +414,10 @@ def read_register(path: Path) -> pd.DataFrame:
             frame = pd.read_csv(path, dtype={"credit_code": str})
         elif suffix == ".parquet":
             frame = pd.read_parquet(path)
-    except ImportError:
-        raise InputError([error((str(path),), PARQUET_ZH, PARQUET_EN)]) from None
         else:
             raise ValueError("the register must be .xlsx, .csv or .parquet")
+    except ImportError:
+        raise InputError([error((str(path),), PARQUET_ZH, PARQUET_EN)]) from None
     except (OSError, ValueError, KeyError) as exc:
         raise InputError(
             [error((str(path),), f"无法读取登记册：{exc}", f"cannot read the register: {exc}")]
