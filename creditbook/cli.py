@@ -9,9 +9,10 @@ import shutil
 import sys
 import tempfile
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
+from creditbook import portfolio
 from creditbook.assess import assess, parse_and_validate
 from creditbook.batch import FileResult, Job, officials, run_jobs, terminal_progress, user_name
 from creditbook.files import (
@@ -267,6 +268,60 @@ def cmd_verify(args: argparse.Namespace) -> int:
     return EXIT_OK if all(result.ok for result in results) else EXIT_INPUT
 
 
+def cmd_register(args: argparse.Namespace) -> int:
+    """One row per evaluated workbook under the folders, with totals against the appetite."""
+    empty = [folder for folder in args.folders if not portfolio.find_workbooks([folder])]
+    for folder in empty:
+        print(f"{folder}: 没有找到工作簿 / no workbooks (*.xlsm, *.xlsx) found", file=sys.stderr)
+    if empty:
+        return EXIT_INPUT
+    policies, as_of = officials(args.policy_files), args.as_of or date.today()
+    register = portfolio.build_register(
+        portfolio.find_workbooks(args.folders),
+        policies,
+        read_prices(args.prices),
+        as_of,
+        verify=not args.no_verify,
+        jobs=args.jobs,
+    )
+    totals = portfolio.totals_of(register, policies[0])
+    portfolio.write_register(register, totals, as_of, args.out)
+    print(
+        columns(
+            [
+                (label, f"{value:,.2f}" if isinstance(value, float) else str(value))
+                for label, value in totals.lines()
+            ]
+        )
+    )
+    print(f"\nregister of {len(register)} workbooks written to {args.out}")
+    return EXIT_OK
+
+
+def cmd_monitor(args: argparse.Namespace) -> int:
+    """Usage and receivables against the register: exit 3 when any customer needs an action."""
+    policy, prices = officials(args.policy_files)[0], read_prices(args.prices)
+    customers = portfolio.customers_of(portfolio.read_register(args.register))
+    usage = portfolio.read_usage(
+        args.usage,
+        customers,
+        policy,
+        prices,
+        customer_column=args.customer_column,
+        provider=args.provider,
+    )
+    invoices = portfolio.read_receivables(args.receivables, customers)
+    as_of = args.as_of or date.today()
+    results = portfolio.monitor(customers, usage, invoices, policy, as_of)
+    if args.out:
+        portfolio.write_monitor(results, as_of, args.out)
+    if args.json:
+        print(portfolio.monitor_json(results, as_of))
+    else:
+        print(columns(portfolio.monitor_rows(results)))
+    return portfolio.EXIT_ACTION if any(h.action_needed for h in results) else EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="creditbook", description="授信审批 Credit-line approval")
     parser.add_argument(
@@ -354,6 +409,45 @@ def build_parser() -> argparse.ArgumentParser:
     verify.add_argument("--json", action="store_true", help="JSON output")
     verify.add_argument("--lang", choices=("zh", "en", "both"), default="both")
     verify.set_defaults(run=cmd_verify)
+    register = commands.add_parser("register", help="a register of evaluated workbooks in folders")
+    register.add_argument("folders", nargs="+", type=Path, help="folders searched recursively")
+    register.add_argument("-o", "--out", type=Path, required=True, help=".xlsx, .csv or .parquet")
+    register.add_argument(
+        "--policy",
+        dest="policy_files",
+        type=Path,
+        action="append",
+        default=[],
+        help="official policy YAML (default: the shipped policy; the first sets base currency)",
+    )
+    register.add_argument("--as-of", type=date.fromisoformat, help="YYYY-MM-DD (default: today)")
+    register.add_argument("--no-verify", action="store_true", help="skip the verify check")
+    register.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
+    register.add_argument("--prices", type=Path, help="price table CSV (default: the shipped)")
+    register.set_defaults(run=cmd_register)
+
+    monitor = commands.add_parser("monitor", help="usage and receivables against the register")
+    monitor.add_argument("--register", type=Path, required=True, help="from creditbook register")
+    monitor.add_argument("--usage", type=Path, required=True, help="usage CSV (see README)")
+    monitor.add_argument("--receivables", type=Path, required=True, help="receivables CSV")
+    monitor.add_argument("--as-of", type=date.fromisoformat, help="YYYY-MM-DD (default: today)")
+    monitor.add_argument("-o", "--out", type=Path, help="write .xlsx or .json")
+    monitor.add_argument("--json", action="store_true", help="print JSON")
+    monitor.add_argument(
+        "--customer-column", default="customer", help="usage column naming the customer"
+    )
+    monitor.add_argument("--provider", help="provider of usage rows without a provider column")
+    monitor.add_argument(
+        "--policy",
+        dest="policy_files",
+        type=Path,
+        action="append",
+        default=[],
+        help="official policy YAML (default: the shipped policy)",
+    )
+    monitor.add_argument("--prices", type=Path, help="price table CSV (default: the shipped)")
+    monitor.add_argument("--lang", choices=("zh", "en", "both"), default="both")
+    monitor.set_defaults(run=cmd_monitor)
     return parser
 
 

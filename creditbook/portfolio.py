@@ -44,6 +44,7 @@ from creditbook.records import error
 from creditbook.verify import verify_file
 from creditbook.xlsm.styles import register_styles
 
+EXIT_ACTION = 3  # monitor: some customer needs an action
 DUE_SOON_DAYS = 14
 CHART_WEEKS = 8
 SUFFIXES = (".xlsm", ".xlsx")
@@ -888,3 +889,37 @@ def monitor_xlsx(results: Sequence[Health], as_of: date) -> bytes:
     buffer = io.BytesIO()
     wb.save(buffer)
     return buffer.getvalue()
+
+
+def monitor_rows(results: Sequence[Health]) -> list[tuple[str, ...]]:
+    """A plain-text table: one line per customer, what fired and what to do."""
+    rows: list[tuple[str, ...]] = [
+        ("customer", "utilisation", "spend ÷ 7d avg", "overdue streak", "fired", "actions")
+    ]
+    for health in results:
+        metrics = health.metrics
+        utilisation, spike = metrics["utilisation"], metrics["spend_vs_average"]
+        rows.append(
+            (
+                health.customer.name,
+                "—" if utilisation is None else f"{float(utilisation):.0%}",
+                "—" if spike is None else f"{float(spike):.2f}",
+                str(metrics["overdue_streak"]),
+                ", ".join(f"{item.id}≥{item.threshold:g}" for item in health.fired) or "—",
+                ", ".join(action.value for action in health.actions) or "—",
+            )
+        )
+    return rows
+
+
+def write_monitor(results: Sequence[Health], as_of: date, path: Path) -> None:
+    """Write by extension: .xlsx or .json."""
+    suffix = path.suffix.lower()
+    if suffix == ".json":
+        write_atomic(path, monitor_json(results, as_of).encode("utf-8"))
+    elif suffix == ".xlsx":
+        write_atomic(path, monitor_xlsx(results, as_of))
+    else:
+        raise InputError(
+            [error((str(path),), "输出须为 .xlsx 或 .json", "the output must be .xlsx or .json")]
+        )
