@@ -177,7 +177,9 @@ def main() -> int:
     parser.add_argument("--batch", type=int, default=200, help="workbooks for (b)")
     parser.add_argument("--example", default="listed_company.xlsm", help="workbook for (a)")
     args = parser.parse_args()
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    cores = (
+        len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    )
     print(
         f"creditbook evaluate benchmark — Python {platform.python_version()}, "
         f"openpyxl {openpyxl.__version__}, {cores} usable cores, {platform.machine()}; "
@@ -186,9 +188,10 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="bench-evaluate-") as scratch:
         single_file(EXAMPLES / args.example, args.reps, Path(scratch))
         batch(args.batch, Path(scratch))
+    busy = os.getloadavg()[0] > cores
     print(
-        f"load average at the end: {load_average()} (1, 5, 15 min) on {cores} cores: above the core"
-        " count, other work shared the CPUs and every figure above is pessimistic"
+        f"load average at the end: {load_average()} (1, 5, 15 min) on {cores} cores"
+        + (": other work shared the CPUs, the figures above are pessimistic" if busy else "")
     )
     return 0
 
