@@ -21,6 +21,7 @@ from typing import Any, NoReturn
 import pandas as pd
 from openpyxl import Workbook
 from openpyxl.chart import BarChart, Reference
+from openpyxl.chart.label import DataLabelList
 from openpyxl.formatting.rule import Rule
 from openpyxl.styles import Font, PatternFill
 from openpyxl.styles.differential import DifferentialStyle
@@ -222,6 +223,7 @@ class Totals:
     reviews_overdue: int
     reviews_due_14d: int
     verify_failing: int
+    tiers: tuple[str, ...]  # the policy's, best first: the exposure chart shows every tier
 
     def lines(self) -> list[tuple[str, float | int | str]]:
         return [
@@ -251,6 +253,7 @@ def totals_of(register: pd.DataFrame, policy: Policy) -> Totals:
         reviews_overdue=int((register["review"] == OVERDUE).sum()),
         reviews_due_14d=int((register["review"] == DUE_SOON).sum()),
         verify_failing=int(register["verify_failing"].astype(bool).sum()),
+        tiers=tuple(tier.id for tier in policy.tiers),
     )
 
 
@@ -346,18 +349,20 @@ def _summary_sheet(ws: Worksheet, register: pd.DataFrame, totals: Totals, as_of:
     if totals.headroom < 0:
         ws["B8"].style = "cb_alert"
     ws.column_dimensions["A"].width = 44
-    ws.column_dimensions["B"].width = 18
+    ws.column_dimensions["B"].width = 22
     evaluated = register[register["status"] == "evaluated"]
-    by_tier = evaluated.groupby("tier")["unsecured_exposure_base"].sum().sort_index()
+    by_tier = evaluated.groupby("tier")["unsecured_exposure_base"].sum()
+    by_tier = by_tier.reindex([*totals.tiers, *sorted(set(by_tier.index) - set(totals.tiers))])
+    by_tier = by_tier.fillna(0.0)
     tier_top = 15
     ws.cell(tier_top, 1, "Tier 评级").style = "cb_header"
-    ws.cell(tier_top, 2, f"Unsecured exposure ({totals.base_currency})").style = "cb_header"
+    ws.cell(tier_top, 2, f"Exposure 敞口 ({totals.base_currency})").style = "cb_header"
     for offset, (tier, amount) in enumerate(by_tier.items(), start=1):
         ws.cell(tier_top + offset, 1, str(tier)).style = "cb_text"
         ws.cell(tier_top + offset, 2, float(amount)).number_format = "#,##0"
     week_top = tier_top + max(len(by_tier), 1) + 2
     ws.cell(week_top, 1, "Week from 周起").style = "cb_header"
-    ws.cell(week_top, 2, "Reviews due 到期复核").style = "cb_header"
+    ws.cell(week_top, 2, "Reviews 复核").style = "cb_header"
     weeks = reviews_by_week(register, as_of)
     for offset, (start, count) in enumerate(weeks, start=1):
         ws.cell(week_top + offset, 1, start).style = "cb_text"
@@ -384,6 +389,15 @@ def _bar_chart(kind: str, title: str, ws: Worksheet, top: int, count: int) -> Ba
         Reference(ws, min_col=2, min_row=top, max_row=top + count), titles_from_data=True
     )
     chart.set_categories(Reference(ws, min_col=1, min_row=top + 1, max_row=top + count))
+    chart.dataLabels = DataLabelList(
+        showVal=True, showSerName=False, showCatName=False, showLegendKey=False
+    )
+    chart.y_axis.numFmt = "#,##0"
+    chart.y_axis.majorGridlines = None
+    if kind == "bar":  # the best tier on top
+        chart.x_axis.scaling.orientation = "maxMin"
+    else:  # counts: whole steps
+        chart.y_axis.majorUnit = 1
     chart.width = 16
     chart.height = 7.5
     return chart
