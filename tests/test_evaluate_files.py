@@ -166,6 +166,8 @@ def test_same_name_from_two_folders_into_one_out_dir_loses_nothing(tmp_path: Pat
     out = tmp_path / "out"
     result = run_evaluate(first, second, "--out", out, "--json", "--jobs", "1", cwd=tmp_path)
     if result.returncode == 2:  # refusing the clash is a fine answer, if nothing was written
+        assert str(first) in result.stderr and str(second) in result.stderr
+        assert "Traceback" not in result.stderr
         assert not out.exists() or not any(out.iterdir())
         return
     assert result.returncode == 0, result.stderr
