@@ -64,9 +64,6 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     if not args.files:
         print("evaluate needs --input APP.json or workbook files", file=sys.stderr)
         return EXIT_INPUT
-    if args.in_place and args.out:
-        print("--in-place and --out exclude each other", file=sys.stderr)
-        return EXIT_INPUT
     evaluated_at, user = _now(), user_name()
     jobs = [
         Job(
