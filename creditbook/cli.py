@@ -319,6 +319,13 @@ def cmd_monitor(args: argparse.Namespace) -> int:
     return portfolio.EXIT_ACTION if any(h.action_needed for h in results) else EXIT_OK
 
 
+def cmd_simulate(args: argparse.Namespace) -> int:
+    """Every application under the folders under the current policy and a draft; the diff."""
+    from creditbook.simulate import run  # pandas and numpy load only for this command
+
+    return run(args)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="creditbook", description="授信审批 Credit-line approval")
     parser.add_argument(
@@ -445,6 +452,16 @@ def build_parser() -> argparse.ArgumentParser:
     monitor.add_argument("--prices", type=Path, help="price table CSV (default: the shipped)")
     monitor.add_argument("--lang", choices=("zh", "en", "both"), default="both")
     monitor.set_defaults(run=cmd_monitor)
+
+    simulate = commands.add_parser("simulate", help="re-evaluate a portfolio under a draft policy")
+    simulate.add_argument("folders", nargs="+", type=Path, help="folders searched recursively")
+    simulate.add_argument(
+        "--policy", dest="draft", type=Path, required=True, help="draft: YAML, TOML or a workbook"
+    )
+    simulate.add_argument("--baseline", type=Path, help="current policy (default: the shipped)")
+    simulate.add_argument("-o", "--out", type=Path, help="write the diff as .xlsx or .csv")
+    simulate.add_argument("--json", action="store_true", help="print the summary and rows as JSON")
+    simulate.set_defaults(run=cmd_simulate)
     return parser
 
 
