@@ -424,7 +424,9 @@ def read_register(path: Path) -> pd.DataFrame:
     suffix = path.suffix.lower()
     try:
         if suffix == ".xlsx":
-            frame = pd.read_excel(path, sheet_name=REGISTER_SHEET, dtype={"credit_code": str})
+            frame = pd.read_excel(
+                path, sheet_name=REGISTER_SHEET, dtype={"credit_code": str}, engine="calamine"
+            )
         elif suffix == ".csv":
             frame = pd.read_csv(path, dtype={"credit_code": str})
         elif suffix == ".parquet":
@@ -919,7 +921,7 @@ def monitor_rows(results: Sequence[Health]) -> list[tuple[str, ...]]:
                 "—" if utilisation is None else f"{float(utilisation):.0%}",
                 "—" if spike is None else f"{float(spike):.2f}",
                 str(metrics["overdue_streak"]),
-                ", ".join(f"{item.id}≥{item.threshold:g}" for item in health.fired) or "—",
+                ", ".join(f"{item.id}≥{float(item.threshold):g}" for item in health.fired) or "—",
                 ", ".join(action.value for action in health.actions) or "—",
             )
         )
