@@ -283,14 +283,7 @@ def cmd_register(args: argparse.Namespace) -> int:
     )
     totals = portfolio.totals_of(register, policies[0])
     portfolio.write_register(register, totals, as_of, args.out)
-    print(
-        columns(
-            [
-                (label, f"{value:,.2f}" if isinstance(value, float) else str(value))
-                for label, value in totals.lines()
-            ]
-        )
-    )
+    print(columns(portfolio.totals_rows(totals)))
     print(f"\nregister of {len(register)} workbooks written to {args.out}")
     return EXIT_OK
 

@@ -239,6 +239,21 @@ class Totals:
         ]
 
 
+def totals_rows(totals: Totals) -> list[tuple[str, str]]:
+    """The totals as text: amounts with thousands separators, the share used as a percentage."""
+    return [
+        (
+            label,
+            f"{value:.1%}"
+            if label.startswith("Appetite used")
+            else f"{value:,.2f}"
+            if isinstance(value, float)
+            else str(value),
+        )
+        for label, value in totals.lines()
+    ]
+
+
 def totals_of(register: pd.DataFrame, policy: Policy) -> Totals:
     exposure = float(register["unsecured_exposure_base"].fillna(0).sum())
     appetite = float(policy.appetite.portfolio_appetite)
