@@ -81,7 +81,7 @@ def run_jobs(
     results: Iterator[FileResult]
     if processes > 1 and len(jobs) > 1:
         with ProcessPoolExecutor(max_workers=processes) as pool:
-            results = pool.map(run_job, jobs, chunksize=max(1, len(jobs) // (processes * 8)))
+            results = pool.map(run_job, jobs, chunksize=max(1, len(jobs) // (processes * 32)))
             return _with_progress(results, len(jobs), progress)
     return _with_progress(map(run_job, jobs), len(jobs), progress)
 

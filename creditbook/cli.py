@@ -78,12 +78,14 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         )
         for path in args.files
     ]
-    clashes = _clashes(jobs)
+    clashes = _clashes(jobs, args.in_place)
     if clashes:
         for target, sources in clashes.items():
             listed = ", ".join(str(source) for source in sources)
             print(
-                f"{target}: 多个输入会写到同一个文件 / several inputs would write this file: {listed}",
+                f"{target}: 多个输入会写到同一个文件，或会覆盖输入（需 --in-place）/ several "
+                f"inputs would write this file, or it would overwrite an input (that needs "
+                f"--in-place): {listed}",
                 file=sys.stderr,
             )
         return EXIT_INPUT
@@ -91,12 +93,18 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     return _report(results, args)
 
 
-def _clashes(jobs: Sequence[Job]) -> dict[Path, list[Path]]:
-    """Outputs that more than one input would write: refused before anything is written."""
+def _clashes(jobs: Sequence[Job], in_place: bool) -> dict[Path, list[Path]]:
+    """Outputs that more than one input would write, or that would overwrite an input without
+    --in-place: refused before anything is written."""
     by_target: dict[Path, list[Path]] = {}
     for job in jobs:
         by_target.setdefault(job.target.resolve(), []).append(job.source)
-    return {target: sources for target, sources in by_target.items() if len(sources) > 1}
+    sources = {job.source.resolve() for job in jobs}
+    return {
+        target: inputs
+        for target, inputs in by_target.items()
+        if len(inputs) > 1 or (target in sources and not in_place)
+    }
 
 
 def _evaluated_name(path: Path, out: Path | None) -> str:

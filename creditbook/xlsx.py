@@ -11,6 +11,7 @@ from openpyxl import load_workbook
 from openpyxl.cell.cell import Cell, MergedCell
 from openpyxl.utils.cell import range_boundaries
 from openpyxl.workbook.workbook import Workbook
+from openpyxl.worksheet.merge import MergedCellRange
 from openpyxl.worksheet.worksheet import Worksheet
 
 from creditbook.approval import FIRST_COLUMN, SNAPSHOT_COLUMN, Plan
@@ -30,6 +31,7 @@ from creditbook.layout import (
     PRICES_TABLE,
     InputSheet,
     Table,
+    column_letter,
 )
 from creditbook.records import error
 
@@ -180,14 +182,23 @@ def write_approval(wb: Workbook, plan: Plan) -> None:
             if planned.number_format:
                 cell.number_format = planned.number_format
         if line.merged_columns:
-            first, last = line.merged_columns
-            ws.merge_cells(start_row=row, start_column=first, end_row=row, end_column=last)
+            _merge(ws, row, *line.merged_columns)
         if line.height:
             ws.row_dimensions[row].height = line.height
     for row, (key, value) in enumerate(plan.snapshot, start=1):
         ws.cell(row, SNAPSHOT_COLUMN, key)
         write_text_safe(ws.cell(row, SNAPSHOT_COLUMN + 1), value)
     ws.print_area = plan.print_area
+
+
+def _merge(ws: Worksheet, row: int, first: int, last: int) -> None:
+    """Merge a row's cells; covered cells wear the anchor's style, so borders show all along.
+
+    Cheaper than `Worksheet.merge_cells`, which re-derives every covered cell's borders."""
+    anchor = ws.cell(row, first)
+    for column in range(first + 1, last + 1):
+        ws.cell(row, column).style = anchor.style
+    ws.merged_cells.add(MergedCellRange(ws, f"{anchor.coordinate}:{column_letter(last)}{row}"))
 
 
 def append_audit(wb: Workbook, row: Sequence[CellValue]) -> None:
