@@ -177,6 +177,15 @@ def test_same_name_from_two_folders_into_one_out_dir_loses_nothing(tmp_path: Pat
     assert kept == wanted, f"{len(wanted - kept)} of 2 approvals lost in {sorted(out.iterdir())}"
 
 
+def test_out_into_the_inputs_own_folder_never_overwrites_it(tmp_path: Path) -> None:
+    source = copy_example(LISTED, tmp_path / "a")
+    before = source.read_bytes()
+    result = run_evaluate(source, "--out", source.parent, cwd=tmp_path)
+    assert result.returncode == 2
+    assert "--in-place" in result.stderr and "Traceback" not in result.stderr
+    assert source.read_bytes() == before
+
+
 def test_out_and_in_place_together_are_refused(tmp_path: Path) -> None:
     source = copy_example(LISTED, tmp_path)
     before = source.read_bytes()
