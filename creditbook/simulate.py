@@ -150,7 +150,9 @@ def facts_frame(
     facts = pd.DataFrame(rows, columns=[*FACT_COLUMNS])
     for name in CATEGORIES:
         facts[name] = facts[name].astype("category")
-    return facts, pd.DataFrame(lines, columns=[*LINE_COLUMNS])
+    consumption = pd.DataFrame(lines, columns=[*LINE_COLUMNS])
+    consumption["source_currency"] = consumption["source_currency"].astype("category")
+    return facts, consumption
 
 
 FACT_COLUMNS = (
@@ -314,8 +316,18 @@ def _rate(policy: Policy, currency: str) -> tuple[int, int]:
     return _ratio(policy.fx.rates[Currency(currency)])
 
 
-def _per_currency(currencies: pd.Series, table: dict[str, int]) -> Ints:
-    return _ints(currencies.map(table).to_numpy(dtype=np.int64))
+CURRENCIES = [currency.value for currency in Currency]
+
+
+def currency_codes(currencies: pd.Series) -> Ints:
+    """Each row's position in `Currency` (through the category codes: no string compares)."""
+    column = currencies.astype("category")
+    lookup = _ints([CURRENCIES.index(str(value)) for value in column.cat.categories])
+    return _ints(lookup[column.cat.codes.to_numpy()])
+
+
+def _per_currency(codes: Ints, table: dict[str, int]) -> Ints:
+    return _ints([table[code] for code in CURRENCIES])[codes]
 
 
 @dataclass(frozen=True)
@@ -328,15 +340,16 @@ class Spend:
 
 def spend_frame(facts: pd.DataFrame, lines: pd.DataFrame, policy: Policy) -> Spend:
     """Each line converted into the application currency and rounded to the cent, then summed."""
-    base = policy.base_currency.value
+    base = CURRENCIES.index(policy.base_currency.value)
     app = lines["app"].to_numpy(dtype=np.int64)
-    target = facts["currency"].astype(str).to_numpy()[app]
-    source = lines["source_currency"].astype(str).to_numpy()
+    target = currency_codes(facts["currency"])[app]
+    source = currency_codes(lines["source_currency"])
     numerator, denominator = np.ones(len(lines), np.int64), np.ones(len(lines), np.int64)
-    for currency in Currency:
-        n, d = _rate(policy, currency.value)
-        into_base = (source == currency.value) & (target == base) & (source != base)
-        out_of_base = (target == currency.value) & (source == base) & (target != base)
+    divided = (source == base) & (target != base)
+    for code, currency in enumerate(CURRENCIES):
+        n, d = _rate(policy, currency)
+        into_base = (source == code) & (target == base) & (source != base)
+        out_of_base = (target == code) & divided
         numerator[into_base], denominator[into_base] = n, d
         numerator[out_of_base], denominator[out_of_base] = d, n
     if np.any((source != target) & (source != base) & (target != base)):
@@ -345,19 +358,18 @@ def spend_frame(facts: pd.DataFrame, lines: pd.DataFrame, policy: Policy) -> Spe
     peak_factor = lines["peak_factor"].to_numpy(dtype=np.int64)
     # value in cents = amount · n / (d · 10⁴); at the peak also · peak_factor / 10⁴
     scale = LINE_SCALE // 100
-    monthly, ties = _half_up(*_muldiv(amount, numerator, denominator * scale), denominator * scale)
+    monthly, _ = _half_up(*_muldiv(amount, numerator, denominator * scale), denominator * scale)
     scaled = _muldiv(amount, numerator, 1)[0]
     peak, peak_ties = _half_up(
         *_muldiv(scaled, peak_factor, denominator * scale * YEARS_SCALE),
         denominator * scale * YEARS_SCALE,
     )
-    redo = np.flatnonzero((ties | peak_ties) & (source != target))
-    for row in redo:
+    # a division by the rate may leave the engine a rounded monthly figure; its peak is
+    # recomputed the engine's way where the exact peak sits on a half cent
+    for row in np.flatnonzero(peak_ties & divided):
         value = policy.from_base(
-            policy.to_base(Decimal(int(amount[row])) / LINE_SCALE, Currency(source[row])),
-            Currency(target[row]),
+            Decimal(int(amount[row])) / LINE_SCALE, Currency(CURRENCIES[target[row]])
         )
-        monthly[row] = int(cents(value) * 100)
         peak[row] = int(cents(value * Decimal(int(peak_factor[row])) / YEARS_SCALE) * 100)
     size = len(facts)
 
@@ -402,7 +414,7 @@ def fact_columns(facts: pd.DataFrame, policy: Policy, spend: Spend) -> dict[str,
         "overdue_events_12m": Num(ints("overdue_events_12m"), 1),
         "consecutive_overdue_invoices": Num(ints("consecutive_overdue_invoices"), 1),
         "current_overdue_amount": Num(
-            overdue * _per_currency(facts["currency"], to_base), 100 * common
+            overdue * _per_currency(currency_codes(facts["currency"]), to_base), 100 * common
         ),
         "current_days_overdue": Num(ints("current_days_overdue"), 1),
         "guarantee_type": facts["guarantee_type"],
@@ -432,6 +444,19 @@ def _units_of(policy: Policy, amount: Decimal, code: str, unit: int) -> int:
     return int(round_down(policy.from_base(amount, Currency(code)), step) / step)
 
 
+def _labels(codes: Ints, names: list[str]) -> pd.Categorical[str]:
+    return pd.Categorical.from_codes(codes, categories=pd.Index(names))
+
+
+def differs(before: pd.DataFrame, after: pd.DataFrame, name: str) -> Flags:
+    """Rows where a figure changed; labels compare through codes over both policies' labels."""
+    old, new = before[name], after[name]
+    if isinstance(old.dtype, pd.CategoricalDtype) and isinstance(new.dtype, pd.CategoricalDtype):
+        joint = list(dict.fromkeys([*old.cat.categories, *new.cat.categories]))
+        old, new = old.cat.set_categories(joint).cat.codes, new.cat.set_categories(joint).cat.codes
+    return (old != new).to_numpy(dtype=bool)
+
+
 def evaluate_frame(facts: pd.DataFrame, lines: pd.DataFrame, policy: Policy) -> pd.DataFrame:
     """tier, score, decision, approved_limit and unsecured_exposure (cents), structure, per row."""
     size = len(facts)
@@ -459,8 +484,8 @@ def evaluate_frame(facts: pd.DataFrame, lines: pd.DataFrame, policy: Policy) -> 
         picked: npt.NDArray[Any] = np.asarray(list(values))[rank]
         return picked
 
-    currency = facts["currency"]
-    unit = _per_currency(currency, _units(policy))
+    codes = currency_codes(facts["currency"])
+    unit = _per_currency(codes, _units(policy))
     requested_terms = facts["requested_terms_days"].to_numpy(dtype=np.int64)
     requested_cycle = facts["billing_cycle_days"].to_numpy(dtype=np.int64)
     terms = np.minimum(requested_terms, per_tier(t.max_payment_terms_days for t in tiers))
@@ -471,7 +496,7 @@ def evaluate_frame(facts: pd.DataFrame, lines: pd.DataFrame, policy: Policy) -> 
     weighted = spend.expected * wd + wn * (spend.peak - spend.expected)
     days = cycle + terms + policy.need_limit.grace_days
     need, ties = _half_up(*_muldiv(weighted, days, wd * 30), wd * 30)
-    for row in np.flatnonzero(ties):
+    for row in np.flatnonzero(ties & (days % 3 != 0)):  # days / 30 is inexact: the engine's way
         expected = Decimal(int(spend.expected[row])) / 100
         amount = expected + policy.need_limit.peak_weight * (
             Decimal(int(spend.peak[row])) / 100 - expected
@@ -494,15 +519,14 @@ def evaluate_frame(facts: pd.DataFrame, lines: pd.DataFrame, policy: Policy) -> 
         code: [_units_of(policy, t.max_limit, code, cap) for t in tiers]
         for code, cap in units.items()
     }
-    codes = currency.astype(str).to_numpy()
     by_max = np.zeros(size, dtype=np.int64)
     for code, caps in tier_max.items():
-        here = codes == code
+        here = codes == CURRENCIES.index(code)
         by_max[here] = np.asarray(caps, dtype=np.int64)[rank[here]]
     appetite = np.zeros(size, dtype=np.int64)
     ceiling = _scaled(policy.appetite.max_unsecured_exposure, 100, "appetite")
     for code in units:
-        here = codes == code
+        here = codes == CURRENCIES.index(code)
         n, d = _rate(policy, code)  # from_base(x) = x · d / n
         appetite[here] = _muldiv(_ints(ceiling * d + secured[here] * n), 1, n * units[code])[0]
     approved_units = np.maximum(
@@ -512,9 +536,12 @@ def evaluate_frame(facts: pd.DataFrame, lines: pd.DataFrame, policy: Policy) -> 
         0,
     )
     approved = approved_units * unit
-    structures = [t.structure.value for t in tiers]
-    structure = np.where(approved > 0, per_tier(structures), Structure.PREPAID.value)
-    prepaid = structure == Structure.PREPAID.value
+    structures = list(Structure)
+    prepaid_code = structures.index(Structure.PREPAID)
+    structure = np.where(
+        approved > 0, per_tier(structures.index(t.structure) for t in tiers), prepaid_code
+    )
+    prepaid = structure == prepaid_code
     approved = np.where(prepaid, 0, approved)
     terms = np.where(prepaid, 0, terms)
     deposit_ratio = [_ratio(t.deposit_ratio) for t in tiers]
@@ -544,28 +571,29 @@ def evaluate_frame(facts: pd.DataFrame, lines: pd.DataFrame, policy: Policy) -> 
     )
     cn, cd = _ratio(policy.counter_offer_below)
     _check((approved, cd), (requested, cn))
+    kinds = list(DecisionKind)
     decision = np.select(
         [
             prepaid,
             approved * cd < requested * cn,
-            conditions | (structure != Structure.MONTHLY_SETTLEMENT.value),
+            conditions | (structure != structures.index(Structure.MONTHLY_SETTLEMENT)),
         ],
         [
-            DecisionKind.PREPAID_ONLY.value,
-            DecisionKind.COUNTER_OFFER.value,
-            DecisionKind.APPROVE_WITH_CONDITIONS.value,
+            kinds.index(DecisionKind.PREPAID_ONLY),
+            kinds.index(DecisionKind.COUNTER_OFFER),
+            kinds.index(DecisionKind.APPROVE_WITH_CONDITIONS),
         ],
-        DecisionKind.APPROVE.value,
+        kinds.index(DecisionKind.APPROVE),
     )
     held = np.maximum(deposit, required_deposit) + facts["prepaid_balance"].to_numpy(np.int64)
     unsecured = np.maximum(approved - held - facts["hard_guarantee"].to_numpy(dtype=np.int64), 0)
     return pd.DataFrame(
         {
-            "tier": per_tier(t.id for t in tiers),
+            "tier": _labels(rank, [t.id for t in tiers]),
             "score": score,
-            "decision": decision,
+            "decision": _labels(decision, [k.value for k in kinds]),
             "approved_limit": approved,
-            "structure": structure,
+            "structure": _labels(structure, [s.value for s in structures]),
             "unsecured_exposure": unsecured,
         }
     )
@@ -658,7 +686,7 @@ def diff_frame(portfolio: Portfolio, before: pd.DataFrame, after: pd.DataFrame) 
     )
     changed = np.zeros(len(facts), dtype=bool)
     for name in DIFF_COLUMNS:
-        changed |= (before[name] != after[name]).to_numpy(dtype=bool)
+        changed |= differs(before, after, name)
     table.insert(0, "changed", changed)
     for name in DIFF_COLUMNS:
         money = name in ("approved_limit", "unsecured_exposure")
@@ -691,7 +719,7 @@ def summary(
     exposure_after = _base_total(portfolio.facts, after["unsecured_exposure"], draft)
 
     def changes(name: str) -> int:
-        return int((before[name] != after[name]).sum())
+        return int(differs(before, after, name).sum())
 
     return {
         "current_policy": f"{current.id} {current.version}",
@@ -699,9 +727,7 @@ def summary(
         "applications": len(portfolio.facts),
         "skipped_files": len(portfolio.skipped),
         "changed": int(
-            np.logical_or.reduce([before[n] != after[n] for n in DIFF_COLUMNS]).sum()
-            if len(before)
-            else 0
+            np.logical_or.reduce([differs(before, after, n) for n in DIFF_COLUMNS]).sum()
         ),
         "tier_changed": changes("tier"),
         "limit_changed": changes("approved_limit"),
