@@ -607,7 +607,7 @@ class Portfolio:
     facts: pd.DataFrame
     lines: pd.DataFrame
     files: list[str]  # one per row of `facts`
-    skipped: list[tuple[Path, str]]  # files that are not (valid) applications, and why
+    skipped: list[tuple[Path, str]]  # files that hold no valid application, and why
 
 
 def _application(path: Path, official: Policy) -> tuple[Application | None, PriceTable, str]:
@@ -615,7 +615,7 @@ def _application(path: Path, official: Policy) -> tuple[Application | None, Pric
     if path.suffix.lower() == ".json":
         raw = read_application_json(path)
         if not isinstance(raw, dict) or "profile" not in raw:
-            return None, default_prices(), "not an application (no profile)"
+            return None, default_prices(), ""  # another JSON (a decision, say): not listed
         app, issues = parse_and_validate(raw, official, default_prices())
         return app, default_prices(), render_issues(issues, "en")
     inputs = inputs_of(load(path, data_only=False), path)
@@ -639,7 +639,7 @@ def read_portfolio(folders: Sequence[Path], official: Policy) -> Portfolio:
             except InputError as exc:
                 app, prices, why = None, default_prices(), str(exc)
             if app is None:
-                skipped.append((path, why))
+                skipped += [(path, why)] if why else []
                 continue
             apps.append((app, prices))
             files.append(str(path))
