@@ -137,7 +137,7 @@ def register_row(
     row: dict[str, Any] = dict.fromkeys(REGISTER_COLUMNS)
     row |= {"file": str(path), "review": "", "verify_failing": False}
     if "audit.fingerprint" not in snapshot:
-        return row | {"status": "never_evaluated"}
+        return row | {"status": "never_evaluated", "verify_failing": True}
     currency = Currency(str(snapshot["decision.currency"]))
     limit = _number(snapshot.get("decision.approved_limit")) or 0.0
     unsecured = _number(snapshot.get("decision.unsecured_exposure")) or 0.0
