@@ -175,7 +175,7 @@ def _joined(prefix_zh: str, prefix_en: str, parts: Sequence[Text]) -> Text:
 # ------------------------------------------------------------- governance
 
 
-def _governance(
+def governance(
     rules: Sequence[GovernanceRule], values: dict[str, Decimal], currency: Currency
 ) -> tuple[Governance, ...]:
     items = []
@@ -607,9 +607,9 @@ def evaluate(
         review_interval_days=interval,
         next_review_date=next_review,
         downgrade_triggers=(
-            () if limit.prepaid else _governance(policy.downgrade_triggers, values, currency)
+            () if limit.prepaid else governance(policy.downgrade_triggers, values, currency)
         ),
-        upgrade_conditions=_governance(policy.upgrade_conditions, values, currency),
+        upgrade_conditions=governance(policy.upgrade_conditions, values, currency),
         stop_loss=with_escalation(app.stop_loss or policy.stop_loss, policy.final_escalation),
         reasons=reasons_of(app, policy, score, choice, limit, renewal_first),
         issues=tuple(issues),

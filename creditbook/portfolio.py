@@ -32,7 +32,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 from pydantic import ValidationError
 
 from creditbook.cells import CellValue
-from creditbook.engine import _governance, spend_of
+from creditbook.engine import governance, spend_of
 from creditbook.fastread import read_snapshot_fast
 from creditbook.files import InputError, write_atomic
 from creditbook.flat import unflatten
@@ -774,7 +774,7 @@ def assess_customer(
             "expected_monthly_spend": Decimal(0),
             "increase_headroom": Decimal(0),
         }
-        for rule in _governance(policy.downgrade_triggers, values, customer.currency):
+        for rule in governance(policy.downgrade_triggers, values, customer.currency):
             metric, inclusive = DOWNGRADE_METRICS.get(rule.id, ("", False))
             value = metrics.get(metric)
             if value is not None and (
