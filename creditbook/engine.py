@@ -178,6 +178,7 @@ def _joined(prefix_zh: str, prefix_en: str, parts: Sequence[Text]) -> Text:
 def governance(
     rules: Sequence[GovernanceRule], values: dict[str, Decimal], currency: Currency
 ) -> tuple[Governance, ...]:
+    """Each rule's threshold for this customer (basis × factor + offset), described in words."""
     items = []
     for rule in rules:
         basis = Decimal(0) if rule.basis == "none" else values[rule.basis]
