@@ -13,9 +13,8 @@ from python_calamine import CalamineError, CalamineWorkbook
 
 from creditbook.approval import SNAPSHOT_COLUMN
 from creditbook.cells import CellValue
-from creditbook.files import InputError
+from creditbook.files import unreadable_workbook
 from creditbook.layout import APPROVAL_SHEET
-from creditbook.records import error
 
 KEY, VALUE = SNAPSHOT_COLUMN - 1, SNAPSHOT_COLUMN  # zero-based columns J and K
 
@@ -28,15 +27,7 @@ def read_snapshot_fast(path: Path) -> dict[str, CellValue]:
             return {}
         rows = wb.get_sheet_by_name(APPROVAL_SHEET).to_python(skip_empty_area=False)
     except (CalamineError, OSError, ValueError) as exc:
-        raise InputError(
-            [
-                error(
-                    (str(path),),
-                    f"不是可读取的 Excel 工作簿：{exc}",
-                    f"not a readable Excel workbook: {exc}",
-                )
-            ]
-        ) from None
+        raise unreadable_workbook(path, exc) from None
     return {
         str(row[KEY]): _value(row[VALUE])
         for row in rows

@@ -25,6 +25,18 @@ class InputError(Exception):
         self.issues = issues
 
 
+def unreadable_workbook(path: Path, exc: Exception) -> InputError:
+    return InputError(
+        [
+            error(
+                (str(path),),
+                f"不是可读取的 Excel 工作簿：{exc}",
+                f"not a readable Excel workbook: {exc}",
+            )
+        ]
+    )
+
+
 def _read_text(path: Path) -> str:
     try:
         return path.read_text("utf-8")

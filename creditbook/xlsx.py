@@ -16,7 +16,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from creditbook.approval import FIRST_COLUMN, SNAPSHOT_COLUMN, Plan
 from creditbook.cells import CellValue, SheetValues
-from creditbook.files import InputError
+from creditbook.files import InputError, unreadable_workbook
 from creditbook.inputs import PolicyRow, WorkbookInputs, inputs_from, policy_rows, price_rows
 from creditbook.layout import (
     APPROVAL_SHEET,
@@ -148,15 +148,7 @@ def load(path: Path, *, data_only: bool = True) -> Workbook:
     except FileNotFoundError:
         raise InputError([error((str(path),), "文件不存在", "file not found")]) from None
     except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
-        raise InputError(
-            [
-                error(
-                    (str(path),),
-                    f"不是可读取的 Excel 工作簿：{exc}",
-                    f"not a readable Excel workbook: {exc}",
-                )
-            ]
-        ) from None
+        raise unreadable_workbook(path, exc) from None
 
 
 def read_inputs(wb: Workbook) -> WorkbookInputs:
