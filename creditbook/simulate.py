@@ -528,6 +528,7 @@ def evaluate_frame(facts: pd.DataFrame, lines: pd.DataFrame, policy: Policy) -> 
     for code in units:
         here = codes == CURRENCIES.index(code)
         n, d = _rate(policy, code)  # from_base(x) = x · d / n
+        _check((secured, n))
         appetite[here] = _muldiv(_ints(ceiling * d + secured[here] * n), 1, n * units[code])[0]
     approved_units = np.maximum(
         np.minimum.reduce(
