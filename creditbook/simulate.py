@@ -49,7 +49,7 @@ from creditbook.models import (
 from creditbook.policy import Policy, default_policy
 from creditbook.prices import PriceTable, default_prices
 from creditbook.records import error
-from creditbook.report import columns, render_issues
+from creditbook.report import columns, render_issues, width
 from creditbook.tables import FACT_LABELS, Condition
 from creditbook.workbooks import inputs_of
 from creditbook.xlsm.styles import register_styles
@@ -758,10 +758,13 @@ def write_xlsx(path: Path, table: pd.DataFrame, facts: dict[str, Any]) -> None:
     last = get_column_letter(len(table.columns))
     for position, name in enumerate(table.columns, start=1):
         letter = get_column_letter(position)
-        ws.column_dimensions[letter].width = max(12, min(40, len(str(name)) + 4))
+        shown = [width(str(value)) for value in table[name].head(200)]
+        ws.column_dimensions[letter].width = min(60, max(12, len(str(name)) + 4, *shown) + 2)
         if name.startswith(("approved_limit", "unsecured_exposure", "requested_limit")):
             for (cell,) in ws[f"{letter}2:{letter}{len(table) + 1}"]:
                 cell.number_format = "#,##0.00"
+    for (cell,) in ws[f"A2:A{len(table) + 1}"]:
+        cell.number_format = '"TRUE";"TRUE";"FALSE"'  # booleans read TRUE/FALSE in every client
     ws.freeze_panes = "B2"
     table_ref = f"A1:{last}{max(len(table) + 1, 2)}"
     diff = Table(displayName="SimulationDiff", ref=table_ref)
