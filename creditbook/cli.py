@@ -338,18 +338,22 @@ def build_parser() -> argparse.ArgumentParser:
         sub.add_argument("--lang", choices=("zh", "en", "both"), default="both")
         sub.add_argument("--prices", type=Path, help="price table CSV (default: the shipped table)")
 
+    def official_policies(sub: argparse.ArgumentParser) -> None:
+        sub.add_argument(
+            "--policy",
+            dest="policy_files",
+            type=Path,
+            action="append",
+            default=[],
+            help="official policy YAML (default: the shipped policy; repeat for several versions; "
+            "the first sets the base currency)",
+        )
+
     evaluate = commands.add_parser("evaluate", help="evaluate workbooks, or an application JSON")
     evaluate.add_argument("files", nargs="*", type=Path, help="filled CreditReview workbooks")
     evaluate.add_argument("--input", type=Path, help="an application JSON instead of workbooks")
     evaluate.add_argument("--json", action="store_true", help="print the Decision JSON")
-    evaluate.add_argument(
-        "--policy",
-        dest="policy_files",
-        type=Path,
-        action="append",
-        default=[],
-        help="official policy YAML (default: the shipped policy; repeat for several versions)",
-    )
+    official_policies(evaluate)
     where = evaluate.add_mutually_exclusive_group()
     where.add_argument("--out", type=Path, help="write evaluated workbooks into this folder")
     where.add_argument(
@@ -403,28 +407,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     verify = commands.add_parser("verify", help="check evaluated workbooks against their audit")
     verify.add_argument("files", nargs="+", type=Path, help="evaluated CreditReview workbooks")
-    verify.add_argument(
-        "--policy",
-        dest="policy_files",
-        type=Path,
-        action="append",
-        default=[],
-        help="official policy YAML (default: the shipped policy; repeat for several versions)",
-    )
+    official_policies(verify)
     verify.add_argument("--json", action="store_true", help="JSON output")
     verify.add_argument("--lang", choices=("zh", "en", "both"), default="both")
     verify.set_defaults(run=cmd_verify)
     register = commands.add_parser("register", help="a register of evaluated workbooks in folders")
     register.add_argument("folders", nargs="+", type=Path, help="folders searched recursively")
     register.add_argument("-o", "--out", type=Path, required=True, help=".xlsx, .csv or .parquet")
-    register.add_argument(
-        "--policy",
-        dest="policy_files",
-        type=Path,
-        action="append",
-        default=[],
-        help="official policy YAML (default: the shipped policy; the first sets base currency)",
-    )
+    official_policies(register)
     register.add_argument("--as-of", type=date.fromisoformat, help="YYYY-MM-DD (default: today)")
     register.add_argument("--no-verify", action="store_true", help="skip the verify check")
     register.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
@@ -442,16 +432,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--customer-column", default="customer", help="usage column naming the customer"
     )
     monitor.add_argument("--provider", help="provider of usage rows without a provider column")
-    monitor.add_argument(
-        "--policy",
-        dest="policy_files",
-        type=Path,
-        action="append",
-        default=[],
-        help="official policy YAML (default: the shipped policy)",
-    )
-    monitor.add_argument("--prices", type=Path, help="price table CSV (default: the shipped)")
-    monitor.add_argument("--lang", choices=("zh", "en", "both"), default="both")
+    official_policies(monitor)
+    common(monitor)
     monitor.set_defaults(run=cmd_monitor)
 
     simulate = commands.add_parser("simulate", help="re-evaluate a portfolio under a draft policy")
