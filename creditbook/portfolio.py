@@ -225,17 +225,19 @@ class Totals:
     verify_failing: int
     tiers: tuple[str, ...]  # the policy's, best first: the exposure chart shows every tier
 
-    def lines(self) -> list[tuple[str, float | int | str]]:
+    def lines(self) -> list[tuple[str, str, float | int | str]]:
+        """(key, 中文 English label, value) of each total."""
+        base = self.base_currency
         return [
-            ("Workbooks 工作簿", self.workbooks),
-            ("Evaluated 已评估", self.evaluated),
-            (f"Unsecured exposure 无担保敞口 ({self.base_currency})", self.unsecured_exposure),
-            (f"Portfolio appetite 组合风险偏好 ({self.base_currency})", self.appetite),
-            (f"Headroom 剩余空间 ({self.base_currency})", self.headroom),
-            ("Appetite used 已用比例", self.used),
-            ("Reviews overdue 复核逾期", self.reviews_overdue),
-            (f"Reviews due within {DUE_SOON_DAYS} days 两周内复核", self.reviews_due_14d),
-            ("Failing verify 校验未通过", self.verify_failing),
+            ("workbooks", "工作簿 Workbooks", self.workbooks),
+            ("evaluated", "已评估 Evaluated", self.evaluated),
+            ("unsecured", f"无担保敞口 Unsecured exposure ({base})", self.unsecured_exposure),
+            ("appetite", f"组合风险偏好 Portfolio appetite ({base})", self.appetite),
+            ("headroom", f"剩余空间 Headroom ({base})", self.headroom),
+            ("used", "已用比例 Appetite used", self.used),
+            ("overdue", "复核逾期 Reviews overdue", self.reviews_overdue),
+            ("due", f"两周内复核 Reviews due within {DUE_SOON_DAYS} days", self.reviews_due_14d),
+            ("failing", "校验未通过 Failing verify", self.verify_failing),
         ]
 
 
@@ -245,12 +247,12 @@ def totals_rows(totals: Totals) -> list[tuple[str, str]]:
         (
             label,
             f"{value:.1%}"
-            if label.startswith("Appetite used")
+            if key == "used"
             else f"{value:,.2f}"
             if isinstance(value, float)
             else str(value),
         )
-        for label, value in totals.lines()
+        for key, label, value in totals.lines()
     ]
 
 
@@ -355,12 +357,12 @@ def _register_sheet(ws: Worksheet, register: pd.DataFrame) -> None:
 
 def _summary_sheet(ws: Worksheet, register: pd.DataFrame, totals: Totals, as_of: date) -> None:
     ws["A1"], ws["A1"].style = "组合登记册 Portfolio register", "cb_title"
-    ws["A2"], ws["A2"].style = f"As of 截至 {as_of.isoformat()}", "cb_intro"
-    for row, (label, value) in enumerate(totals.lines(), start=4):
+    ws["A2"], ws["A2"].style = f"截至 As of {as_of.isoformat()}", "cb_intro"
+    for row, (key, label, value) in enumerate(totals.lines(), start=4):
         ws.cell(row, 1, label).style = "cb_label"
         cell = ws.cell(row, 2, value)
-        cell.style = "cb_figure" if "Headroom" in label else "cb_output"
-        cell.number_format = "0.0%" if label.startswith("Appetite used") else "#,##0"
+        cell.style = "cb_figure" if key == "headroom" else "cb_output"
+        cell.number_format = "0.0%" if key == "used" else "#,##0"
     if totals.headroom < 0:
         ws["B8"].style = "cb_alert"
     ws.column_dimensions["A"].width = 44
@@ -370,27 +372,27 @@ def _summary_sheet(ws: Worksheet, register: pd.DataFrame, totals: Totals, as_of:
     by_tier = by_tier.reindex([*totals.tiers, *sorted(set(by_tier.index) - set(totals.tiers))])
     by_tier = by_tier.fillna(0.0)
     tier_top = 15
-    ws.cell(tier_top, 1, "Tier 评级").style = "cb_header"
-    ws.cell(tier_top, 2, f"Exposure 敞口 ({totals.base_currency})").style = "cb_header"
+    ws.cell(tier_top, 1, "评级 Tier").style = "cb_header"
+    ws.cell(tier_top, 2, f"敞口 Exposure ({totals.base_currency})").style = "cb_header"
     for offset, (tier, amount) in enumerate(by_tier.items(), start=1):
         ws.cell(tier_top + offset, 1, str(tier)).style = "cb_text"
         ws.cell(tier_top + offset, 2, float(amount)).number_format = "#,##0"
     week_top = tier_top + max(len(by_tier), 1) + 2
-    ws.cell(week_top, 1, "Week from 周起").style = "cb_header"
-    ws.cell(week_top, 2, "Reviews 复核").style = "cb_header"
+    ws.cell(week_top, 1, "周起 Week from").style = "cb_header"
+    ws.cell(week_top, 2, "复核 Reviews").style = "cb_header"
     weeks = reviews_by_week(register, as_of)
     for offset, (start, count) in enumerate(weeks, start=1):
         ws.cell(week_top + offset, 1, start).style = "cb_text"
         ws.cell(week_top + offset, 2, count)
     tiers = _bar_chart(
         "bar",
-        f"Unsecured exposure by tier 按评级的敞口 ({totals.base_currency})",
+        f"按评级的敞口 Unsecured exposure by tier ({totals.base_currency})",
         ws,
         tier_top,
         max(len(by_tier), 1),
     )
     ws.add_chart(tiers, "D1")
-    reviews = _bar_chart("col", "Reviews due by week 每周到期复核", ws, week_top, len(weeks))
+    reviews = _bar_chart("col", "每周到期复核 Reviews due by week", ws, week_top, len(weeks))
     ws.add_chart(reviews, "D18")
 
 
@@ -916,7 +918,7 @@ def monitor_xlsx(results: Sequence[Health], as_of: date) -> bytes:
         _rule(f"${needed}2=TRUE", PatternFill("solid", bgColor=PALE_RED), None),
     )
     ws.freeze_panes = "B2"
-    ws.cell(len(results) + 3, 1, f"As of 截至 {as_of.isoformat()}")
+    ws.cell(len(results) + 3, 1, f"截至 As of {as_of.isoformat()}")
     buffer = io.BytesIO()
     wb.save(buffer)
     return buffer.getvalue()

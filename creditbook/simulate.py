@@ -771,7 +771,7 @@ def write_xlsx(path: Path, table: pd.DataFrame, facts: dict[str, Any]) -> None:
     diff.tableStyleInfo = TableStyleInfo(name="TableStyleMedium2", showRowStripes=True)
     ws.add_table(diff)
     sheet = wb.create_sheet("Summary")
-    sheet.append(["Policy simulation 政策模拟"])
+    sheet.append(["政策模拟 Policy simulation"])
     sheet["A1"].style = "cb_title"
     for key, value in facts.items():
         sheet.append([key, value])

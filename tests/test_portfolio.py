@@ -173,12 +173,12 @@ def test_totals_against_the_portfolio_appetite(
     summary = openpyxl.load_workbook(outputs / "register.xlsx")["Summary"]
     figures = {summary.cell(row, 1).value: summary.cell(row, 2).value for row in range(4, 13)}
     appetite = POLICY.appetite.portfolio_appetite
-    assert figures["Unsecured exposure 无担保敞口 (CNY)"] == pytest.approx(float(total))
-    assert figures["Portfolio appetite 组合风险偏好 (CNY)"] == pytest.approx(float(appetite))
-    assert figures["Headroom 剩余空间 (CNY)"] == pytest.approx(float(appetite - total))
-    assert figures["Appetite used 已用比例"] == pytest.approx(float(total / appetite))
-    assert figures["Workbooks 工作簿"] == 10
-    assert figures["Evaluated 已评估"] == 8
+    assert figures["无担保敞口 Unsecured exposure (CNY)"] == pytest.approx(float(total))
+    assert figures["组合风险偏好 Portfolio appetite (CNY)"] == pytest.approx(float(appetite))
+    assert figures["剩余空间 Headroom (CNY)"] == pytest.approx(float(appetite - total))
+    assert figures["已用比例 Appetite used"] == pytest.approx(float(total / appetite))
+    assert figures["工作簿 Workbooks"] == 10
+    assert figures["已评估 Evaluated"] == 8
     assert figures["Failing verify 校验未通过"] == 3
 
 
