@@ -179,7 +179,7 @@ def test_totals_against_the_portfolio_appetite(
     assert figures["已用比例 Appetite used"] == pytest.approx(float(total / appetite))
     assert figures["工作簿 Workbooks"] == 10
     assert figures["已评估 Evaluated"] == 8
-    assert figures["Failing verify 校验未通过"] == 3
+    assert figures["校验未通过 Failing verify"] == 3
 
 
 def test_xlsx_has_a_table_conditional_formats_and_two_charts(outputs: Path) -> None:
