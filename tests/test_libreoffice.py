@@ -25,7 +25,7 @@ from creditbook.layout import (
     STOP_LOSS,
 )
 from creditbook.models import Application
-from creditbook.workbooks import new_workbook
+from creditbook.workbooks import export_application, new_workbook
 
 pytestmark = needs_soffice
 ROOT = Path(__file__).resolve().parents[1]
@@ -151,3 +151,20 @@ def test_the_filled_workbook_is_still_a_zip_with_our_parts(
 ) -> None:
     names = zipfile.ZipFile(io.BytesIO(filled[0].read_bytes())).namelist()
     assert "xl/vbaProject.bin" in names and "customUI/customUI.xml" in names
+
+
+def test_a_formula_typed_into_an_input_cell_is_read_through_its_cached_value(
+    filled: tuple[Path, Application], tmp_path: Path
+) -> None:
+    path, app = filled
+    wb = openpyxl.load_workbook(path, keep_vba=True)
+    assert PROFILE.form is not None
+    wb[PROFILE.name][PROFILE.form.cell("requested_limit")] = "=1000*120"
+    typed = tmp_path / "typed.xlsx"
+    wb.save(typed)
+    saved_by_a_client = convert(
+        typed, "xlsx", tmp_path / "recalculated"
+    )  # LibreOffice caches values
+    exported, issues = export_application(saved_by_a_client)
+    assert exported is not None, issues
+    assert exported.profile.requested_limit == 120000 == app.profile.requested_limit
