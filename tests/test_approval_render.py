@@ -9,12 +9,10 @@ after evaluation.
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
 import struct
 import subprocess
-import sys
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -22,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from cli_run import run_evaluate
 from lo import convert, needs_soffice
 from openpyxl import load_workbook
 
@@ -63,20 +62,6 @@ def formatted(amount: Any, currency: str) -> str:
     """An amount the way the sheet's number format `"¥"#,##0.00` shows it."""
     symbol = {"CNY": "¥", "USD": "$"}[currency]
     return f"{symbol}{Decimal(str(amount)):,.2f}"
-
-
-def run_evaluate(*args: str | Path, cwd: Path) -> subprocess.CompletedProcess[str]:
-    """`python -m creditbook evaluate ARGS` in `cwd`, importing this checkout's package."""
-    paths = [str(ROOT), *filter(None, os.environ.get("PYTHONPATH", "").split(os.pathsep))]
-    return subprocess.run(
-        [sys.executable, "-m", "creditbook", "evaluate", *map(str, args)],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-        env={**os.environ, "PYTHONPATH": os.pathsep.join(paths)},
-    )
 
 
 def pdftotext(pdf: Path, *flags: str) -> str:

@@ -9,11 +9,9 @@ decisions with one or two processes.
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
 import subprocess
-import sys
 import xml.etree.ElementTree as ET
 import zipfile
 from collections.abc import Callable
@@ -23,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from cli_run import run_evaluate
 from lo import needs_soffice
 from openpyxl import load_workbook
 from openpyxl.cell.cell import Cell
@@ -54,20 +53,6 @@ Payload = dict[str, Any]
 
 
 # ---------------------------------------------------------------------------------------- helpers
-def run_evaluate(*args: str | Path, cwd: Path) -> subprocess.CompletedProcess[str]:
-    """`python -m creditbook evaluate ARGS` in `cwd`, importing this checkout's package."""
-    paths = [str(ROOT), *filter(None, os.environ.get("PYTHONPATH", "").split(os.pathsep))]
-    return subprocess.run(
-        [sys.executable, "-m", "creditbook", "evaluate", *map(str, args)],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-        env={**os.environ, "PYTHONPATH": os.pathsep.join(paths)},
-    )
-
-
 def copy_example(name: str, folder: Path, as_name: str | None = None) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / (as_name or name)
