@@ -260,11 +260,11 @@ def assemble(values: Mapping[str, SheetValues]) -> Assembled:
     for sheet in INPUT_SHEETS:
         sheet_values = values.get(sheet.name)
         if sheet_values is None:
-            out.issues.append(
-                error(
-                    (sheet.name,), f"缺少工作表 {sheet.name}", f"the sheet {sheet.name} is missing"
-                )
+            block = sheet.form.block if sheet.form else sheet.tables[0].block[0]
+            missing = error(
+                (block,), f"缺少工作表 {sheet.name}", f"the sheet {sheet.name} is missing"
             )
+            out.issues.append(missing.model_copy(update={"cell": sheet.name}))
             continue
         if sheet.form:
             block = out.raw.setdefault(sheet.form.block, {})
