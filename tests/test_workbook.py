@@ -194,3 +194,11 @@ def test_committed_example_workbooks_equal_a_fresh_build(example: Path, built: b
     fresh = reproducible(new_workbook(application(example), template=built), default_policy())
     committed = ROOT / "workbook" / "examples" / f"{example.stem}.xlsm"
     assert parts(committed.read_bytes()) == parts(fresh), "run: creditbook build-workbook"
+
+
+def test_a_workbook_without_our_sheets_names_each_missing_sheet_once(tmp_path: Path) -> None:
+    path = tmp_path / "plain.xlsx"
+    openpyxl.Workbook().save(path)
+    app, issues = export_application(path)
+    assert app is None
+    assert [issue.location for issue in issues] == [sheet.name for sheet in INPUT_SHEETS]
