@@ -14,6 +14,7 @@ from python_calamine import CalamineError, CalamineWorkbook
 from creditbook.approval import SNAPSHOT_COLUMN
 from creditbook.cells import CellValue
 from creditbook.files import unreadable_workbook
+from creditbook.intake import check_workbook_file
 from creditbook.layout import APPROVAL_SHEET
 
 KEY, VALUE = SNAPSHOT_COLUMN - 1, SNAPSHOT_COLUMN  # zero-based columns J and K
@@ -21,6 +22,7 @@ KEY, VALUE = SNAPSHOT_COLUMN - 1, SNAPSHOT_COLUMN  # zero-based columns J and K
 
 def read_snapshot_fast(path: Path) -> dict[str, CellValue]:
     """The snapshot left on the Approval sheet (empty if none); an unusable file is an InputError."""
+    check_workbook_file(path)
     try:
         wb = CalamineWorkbook.from_path(str(path))
         if APPROVAL_SHEET not in wb.sheet_names:

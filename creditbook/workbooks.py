@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from openpyxl import load_workbook
 from openpyxl.workbook.workbook import Workbook
 
 from creditbook.cells import sheet_values_of
@@ -19,6 +18,7 @@ from creditbook.records import Issue
 from creditbook.xlsm.build import template_bytes
 from creditbook.xlsx import (
     append_audit,
+    from_bytes,
     has_input_formulas,
     load,
     read_inputs,
@@ -38,7 +38,7 @@ def new_workbook(app: Application | None, template: bytes | None = None) -> byte
     template = template or template_bytes()
     if app is None:
         return template
-    wb = load_workbook(io.BytesIO(template), keep_vba=True)
+    wb = from_bytes(template)
     write_sheet_values(wb, sheet_values_of(app))
     return _save(wb)
 

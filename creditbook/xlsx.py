@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import zipfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -18,6 +19,7 @@ from creditbook.approval import FIRST_COLUMN, SNAPSHOT_COLUMN, Plan
 from creditbook.cells import CellValue, SheetValues
 from creditbook.files import InputError, unreadable_workbook
 from creditbook.inputs import PolicyRow, WorkbookInputs, inputs_from, policy_rows, price_rows
+from creditbook.intake import check_workbook_file
 from creditbook.layout import (
     APPROVAL_SHEET,
     AUDIT_FIRST_COLUMN,
@@ -36,6 +38,9 @@ from creditbook.layout import (
 from creditbook.records import error
 
 FORMULA_STARTS = ("=", "+", "-", "@")
+# Rows read below a table's header or the Policy sheet's first row. Reading a range makes openpyxl
+# create every cell in it, so a range stretched to row 1,048,576 would take gigabytes.
+MAX_ROWS = 10_000
 
 
 def _merged_value(ws: Worksheet, coordinate: str) -> CellValue:
@@ -48,21 +53,57 @@ def _merged_value(ws: Worksheet, coordinate: str) -> CellValue:
     return value  # type: ignore[no-any-return]
 
 
-def table_rows(ws: Worksheet, table: Table) -> list[tuple[int, list[CellValue]]]:
-    """Data rows of an Excel table as it is now in the sheet (finance may have extended it)."""
-    last_row = table.header_row + table.capacity
+def _last_row(ws: Worksheet, first: int, last: int, place: str) -> int:
+    """The last row to read: `last`, but not below the sheet's last cell; at most MAX_ROWS rows."""
+    last = min(last, max(ws.max_row, first))
+    if last - first + 1 > MAX_ROWS:
+        raise InputError(
+            [
+                error(
+                    (ws.title,),
+                    f"{place} 延伸到第 {last:,} 行，超过 {MAX_ROWS:,} 行的上限：请删除下方多余的行",
+                    f"{place} reaches row {last:,}, beyond the limit of {MAX_ROWS:,} rows: "
+                    "delete the surplus rows below",
+                )
+            ]
+        )
+    return last
+
+
+def table_span(ws: Worksheet, table: Table) -> tuple[int, int]:
+    """First and last data row of an Excel table as it is now (finance may have extended it)."""
+    last = table.header_row + table.capacity
     if table.name in ws.tables:
-        last_row = max(range_boundaries(ws.tables[table.name].ref)[3] or 0, table.first_data_row)
+        ref = ws.tables[table.name].ref
+        try:
+            last = max(range_boundaries(ref)[3] or 0, table.first_data_row)
+        except (TypeError, ValueError):
+            raise InputError(
+                [
+                    error(
+                        (ws.title,),
+                        f"表 {table.name} 的范围 {ref!r} 不是单元格区域",
+                        f"table {table.name}'s range {ref!r} is not a cell range",
+                    )
+                ]
+            ) from None
+    place = f"{ws.title}!{table.letter(0)}{table.header_row} {table.name}"
+    return table.first_data_row, _last_row(ws, table.first_data_row, last, place)
+
+
+def table_rows(ws: Worksheet, table: Table) -> list[tuple[int, list[CellValue]]]:
+    """Data rows of an Excel table, from its header to its last row with cells."""
+    first, last = table_span(ws, table)
     width = len(table.columns)
     rows = ws.iter_rows(
-        min_row=table.first_data_row,
-        max_row=last_row,
+        min_row=first,
+        max_row=last,
         min_col=table.first_column,
         max_col=table.first_column + width - 1,
         values_only=True,
     )
     return [
-        (table.first_data_row + offset, list(cast(tuple[CellValue, ...], values)))
+        (first + offset, list(cast(tuple[CellValue, ...], values)))
         for offset, values in enumerate(rows)
     ]
 
@@ -120,8 +161,11 @@ def read_policy_rows(wb: Workbook) -> list[PolicyRow] | None:
     """(row, path, value) rows of the Policy sheet, or None when the workbook has none."""
     if POLICY_SHEET not in wb.sheetnames:
         return None
-    rows = wb[POLICY_SHEET].iter_rows(
+    ws = wb[POLICY_SHEET]
+    last = _last_row(ws, POLICY_FIRST_ROW, ws.max_row, f"{POLICY_SHEET}!B{POLICY_FIRST_ROW}")
+    rows = ws.iter_rows(
         min_row=POLICY_FIRST_ROW,
+        max_row=last,
         min_col=POLICY_PATH_COLUMN,
         max_col=POLICY_PATH_COLUMN + 1,
         values_only=True,
@@ -134,7 +178,9 @@ def read_price_rows(wb: Workbook) -> list[dict[str, CellValue]] | None:
     if PRICES_SHEET not in wb.sheetnames or PRICES_TABLE not in wb[PRICES_SHEET].tables:
         return None
     ws = wb[PRICES_SHEET]
-    min_col, min_row, max_col, max_row = range_boundaries(ws.tables[PRICES_TABLE].ref)
+    min_col, top, max_col, bottom = range_boundaries(ws.tables[PRICES_TABLE].ref)
+    min_row = top or 1
+    max_row = _last_row(ws, min_row, bottom or ws.max_row, f"{PRICES_SHEET}!{PRICES_TABLE}")
     rows = ws.iter_rows(
         min_row=min_row, max_row=max_row, min_col=min_col, max_col=max_col, values_only=True
     )
@@ -142,13 +188,36 @@ def read_price_rows(wb: Workbook) -> list[dict[str, CellValue]] | None:
 
 
 def load(path: Path, *, data_only: bool = True) -> Workbook:
-    """Open a workbook file for reading; an unusable file is an InputError naming it."""
+    """Open a workbook file for reading; an unusable file is an InputError naming it.
+
+    The file is checked first (`creditbook.intake`); whatever openpyxl still cannot parse in a
+    damaged or hostile package is reported as an unreadable workbook, never as a crash."""
+    check_workbook_file(path)
     try:
-        return load_workbook(path, data_only=data_only, keep_vba=True)
-    except FileNotFoundError:
-        raise InputError([error((str(path),), "文件不存在", "file not found")]) from None
-    except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
+        wb = load_workbook(path, data_only=data_only, keep_vba=True)
+    except Exception as exc:  # any parser failure on a foreign file is a fault of the file
         raise unreadable_workbook(path, exc) from None
+    _freeze_kept_parts(wb)
+    return wb
+
+
+def from_bytes(data: bytes) -> Workbook:
+    """A workbook of our own making (the template), opened for filling in."""
+    wb = load_workbook(io.BytesIO(data), keep_vba=True)
+    _freeze_kept_parts(wb)
+    return wb
+
+
+def _freeze_kept_parts(wb: Workbook) -> None:
+    """openpyxl keeps the parts it does not parse (VBA, ribbon) in a zip opened for appending over
+    a BytesIO. When the garbage collector finalizes the buffer first, the zip's own finalizer fails
+    while writing its directory and prints a traceback. A read-only copy has nothing to write."""
+    kept = wb.vba_archive
+    if kept is None or kept.fp is None:
+        return
+    buffer = cast(io.BytesIO, kept.fp)
+    kept.close()  # writes the directory into the buffer, which the zip does not own and keeps open
+    wb.vba_archive = zipfile.ZipFile(io.BytesIO(buffer.getvalue()))
 
 
 def read_inputs(wb: Workbook) -> WorkbookInputs:
@@ -221,9 +290,7 @@ def has_input_formulas(wb: Workbook) -> bool:
         ):
             return True
         for table in sheet.tables:
-            first, last = table.first_data_row, table.header_row + table.capacity
-            if table.name in ws.tables:
-                last = max(range_boundaries(ws.tables[table.name].ref)[3] or 0, first)
+            first, last = table_span(ws, table)
             cells = ws.iter_rows(
                 min_row=first,
                 max_row=last,
