@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import getpass
 import os
 import shutil
@@ -20,7 +21,7 @@ from creditbook.files import InputError, read_policy, write_atomic
 from creditbook.layout import APPROVAL_SHEET
 from creditbook.models import Decision
 from creditbook.policy import Policy, default_policy
-from creditbook.records import Issue
+from creditbook.records import Issue, error
 from creditbook.workbooks import evaluate_workbook
 
 
@@ -31,6 +32,7 @@ class FileResult:
     decision: Decision | None
     issues: tuple[Issue, ...]
     pdf: Path | None = None
+    failed_unexpectedly: bool = False  # a bug, not a problem with the file: the CLI exits 1
 
 
 @dataclass(frozen=True)
@@ -43,6 +45,7 @@ class Job:
     evaluated_by: str
     evaluated_at: datetime
     pdf: bool
+    debug: bool = False  # let an unexpected exception propagate, with its traceback
 
 
 def user_name() -> str:
@@ -58,20 +61,77 @@ def officials(policy_files: Sequence[Path]) -> list[Policy]:
 
 
 def run_job(job: Job) -> FileResult:
+    """One file's result; a failure with this file never takes the other files' results along."""
     try:
+        return _evaluate(job)
+    except InputError as exc:
+        return FileResult(job.source, None, None, tuple(exc.issues))
+    except Exception as exc:
+        if job.debug:
+            raise
+        issue = error(
+            (str(job.source),),
+            f"内部错误（程序缺陷，请报告）：{type(exc).__name__}: {exc}",
+            f"internal error (a bug, please report): {type(exc).__name__}: {exc}",
+        )
+        return FileResult(job.source, None, None, (issue,), failed_unexpectedly=True)
+
+
+def _evaluate(job: Job) -> FileResult:
+    try:  # openpyxl saves each sheet through a scratch file in the temporary folder
         result = evaluate_workbook(
             job.source,
             officials=officials(job.policy_files),
             evaluated_by=job.evaluated_by,
             evaluated_at=job.evaluated_at,
         )
-    except InputError as exc:
-        return FileResult(job.source, None, None, tuple(exc.issues))
+    except OSError as exc:
+        scratch = Path(tempfile.gettempdir())
+        return _not_written(job, scratch, exc, "无法写入临时文件", "cannot write a temporary file")
     if result.workbook is None:
         return FileResult(job.source, None, None, result.issues)
-    write_atomic(job.target, result.workbook)
-    pdf = approval_pdf(job.target, job.target.parent) if job.pdf else None
+    try:
+        write_atomic(job.target, result.workbook)
+    except OSError as exc:
+        return _not_written(job, job.target, exc, "无法写入", "cannot write")
+    try:
+        pdf = approval_pdf(job.target, job.target.parent) if job.pdf else None
+    except OSError as exc:
+        zh, en = _reasons(exc)
+        issue = error(
+            (str(job.target.with_suffix(".pdf")),),
+            f"无法写入 PDF：{zh} — 评估后的工作簿已写入 {job.target}",
+            f"cannot write the PDF: {en} — the evaluated workbook was written to {job.target}",
+        )
+        return FileResult(job.source, job.target, None, (issue,))
     return FileResult(job.source, job.target, result.decision, result.issues, pdf)
+
+
+def _not_written(job: Job, where: Path, exc: OSError, failed_zh: str, failed_en: str) -> FileResult:
+    zh, en = _reasons(exc)
+    issue = error(
+        (str(where),),
+        f"{failed_zh}：{zh} — 未写入任何内容，输入文件未改动",
+        f"{failed_en}: {en} — nothing was written; the input is unchanged",
+    )
+    return FileResult(job.source, None, None, (issue,))
+
+
+# The usual reasons a write fails, in Chinese; any other reason is shown as the system says it.
+WRITE_REASONS_ZH = {
+    errno.ENOSPC: "磁盘空间不足",
+    errno.EDQUOT: "超出磁盘配额",
+    errno.EROFS: "只读文件系统",
+    errno.EACCES: "没有写入权限",
+    errno.EPERM: "没有写入权限",
+    errno.EFBIG: "文件过大",
+}
+
+
+def _reasons(exc: OSError) -> tuple[str, str]:
+    """Why the system refused a write, in Chinese and in English."""
+    en = exc.strerror or str(exc)
+    return WRITE_REASONS_ZH.get(exc.errno or 0, en), en
 
 
 def run_jobs(
