@@ -75,6 +75,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
             evaluated_by=user,
             evaluated_at=evaluated_at,
             pdf=args.pdf,
+            debug=args.debug,
         )
         for path in args.files
     ]
@@ -113,7 +114,6 @@ def _evaluated_name(path: Path, out: Path | None) -> str:
 
 
 def _report(results: list[FileResult], args: argparse.Namespace) -> int:
-    failed = [result for result in results if result.decision is None]
     if args.json:
         payload = [
             {"file": str(r.source), "output": str(r.target) if r.target else None}
@@ -145,7 +145,14 @@ def _report(results: list[FileResult], args: argparse.Namespace) -> int:
             print(columns(rows))
     if args.pdf and shutil.which("soffice") is None:
         print("--pdf: LibreOffice (soffice) is not installed; no PDF written", file=sys.stderr)
-    return EXIT_INPUT if failed else EXIT_OK
+    return _exit_code(results)
+
+
+def _exit_code(results: Sequence[FileResult]) -> int:
+    """1 when a file met a bug, else 2 when a file could not be evaluated or written, else 0."""
+    if any(result.failed_unexpectedly for result in results):
+        return EXIT_FAILURE
+    return EXIT_INPUT if any(result.decision is None for result in results) else EXIT_OK
 
 
 def _summary(decision: Decision, lang: Lang) -> tuple[str, str, str]:
@@ -203,7 +210,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
         for name, data in example_workbooks():
             source = Path(scratch) / name
             source.write_bytes(data)
-            jobs.append(Job(source, args.out / name, (), user, evaluated_at, args.pdf))
+            jobs.append(
+                Job(source, args.out / name, (), user, evaluated_at, args.pdf, debug=args.debug)
+            )
         results = run_jobs(jobs, args.jobs, terminal_progress)
     rows = [("file", "customer", "decision", "tier", "approved / requested")]
     for result in results:
@@ -211,7 +220,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
             print(
                 f"{result.source.name}:\n{render_issues(result.issues, args.lang)}", file=sys.stderr
             )
-            return EXIT_FAILURE
+            return _exit_code(results)
         decision = result.decision
         write_atomic(
             args.out / f"{result.source.stem}.json", _decision_json(decision, args.lang).encode()
@@ -457,6 +466,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_OK
     except InputError as exc:
         _print_issues(exc.issues, getattr(args, "lang", "both"), getattr(args, "json", False))
+        return EXIT_INPUT
+    except OSError as exc:  # the machine refused a read or write: a full disk, a read-only folder
+        if args.debug:
+            raise
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"{where}无法读写 / cannot read or write: {exc.strerror or exc}", file=sys.stderr)
         return EXIT_INPUT
     except Exception as exc:
         if args.debug:

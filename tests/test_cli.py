@@ -427,3 +427,13 @@ def test_demo_writes_one_decision_per_example(tmp_path: Path) -> None:
     assert sorted(path.name for path in out.glob("*.json")) == [path.name for path in EXAMPLES]
     for path in out.glob("*.json"):
         assert set(json.loads(path.read_text("utf-8"))) >= DECISION_KEYS
+
+
+def test_a_file_that_cannot_be_written_is_a_plain_error_not_a_traceback(tmp_path: Path) -> None:
+    """`new` into a path under a file (not a folder): the system's refusal, named, exit 2."""
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("x")
+    run = creditbook("new", "-o", blocker / "app.xlsm")
+    assert run.returncode == 2
+    assert_no_traceback(run)
+    assert "cannot read or write" in run.stderr and "not-a-folder" in run.stderr
