@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import codecs
 import errno
 import json
 import os
 import sys
 import tempfile
-from decimal import Decimal
+from collections import Counter
+from decimal import Decimal, InvalidOperation
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -17,6 +19,7 @@ from pydantic import ValidationError
 from creditbook.policy import Policy, parse_policy
 from creditbook.prices import PriceTable, default_prices, parse_prices
 from creditbook.records import Issue, error
+from creditbook.records import Path as JsonPath
 
 
 class InputError(Exception):
@@ -39,30 +42,116 @@ def unreadable_workbook(path: Path, exc: Exception) -> InputError:
     )
 
 
+# An application of 10,000 consumption lines is about 2 MiB. Parsing takes up to 30 bytes of
+# memory per byte of file (8 MiB of `[{},{},…]` is 2.8 million dicts): this keeps it near 250 MB.
+MAX_INPUT_BYTES = 8 * 1024 * 1024
+UTF16_MARKS = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
+
+
+def _refused(path: Path, zh: str, en: str) -> InputError:
+    return InputError([error((str(path),), zh, en)])
+
+
 def _read_text(path: Path) -> str:
+    """UTF-8 text (a byte-order mark, as Notepad writes, is dropped), at most 8 MiB."""
     try:
-        return path.read_text("utf-8")
+        with path.open("rb") as stream:
+            data = stream.read(MAX_INPUT_BYTES + 1)
     except FileNotFoundError:
-        raise InputError([error((str(path),), "文件不存在", "file not found")]) from None
-    except UnicodeDecodeError:
-        raise InputError(
-            [error((str(path),), "文件不是 UTF-8 文本", "file is not UTF-8 text")]
-        ) from None
+        raise _refused(path, "文件不存在", "file not found") from None
     except OSError as exc:
-        raise InputError(
-            [error((str(path),), f"无法读取：{exc.strerror}", f"cannot read: {exc.strerror}")]
+        raise _refused(path, f"无法读取：{exc.strerror}", f"cannot read: {exc.strerror}") from None
+    if len(data) > MAX_INPUT_BYTES:
+        raise _refused(path, "文件超过 8 MiB，过大", "file is larger than 8 MiB, too large")
+    if data.startswith(UTF16_MARKS) or b"\x00" in data:
+        raise _refused(
+            path,
+            "文件不是 UTF-8 文本（像是 UTF-16 或二进制文件），请另存为 UTF-8",
+            "file is not UTF-8 text (it looks like UTF-16, or binary); save it as UTF-8",
+        )
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise _refused(
+            path,
+            f"文件不是 UTF-8 文本（第 {exc.start} 字节）",
+            f"file is not UTF-8 text (byte {exc.start})",
         ) from None
+
+
+def _integer(literal: str) -> int | Decimal:
+    """Python will not convert an integer literal over 4300 digits; it stays a Decimal, which the
+    contract then refuses as unrealistically large at its JSON path."""
+    return int(literal) if len(literal) <= 4300 else Decimal(literal)
+
+
+def _repeated_keys(raw: Any, repeated: list[tuple[dict[str, Any], list[str]]]) -> list[Issue]:
+    """Each key given twice in one object, located by its JSON path."""
+    keys = {id(obj): names for obj, names in repeated}
+    issues = []
+    todo: list[tuple[JsonPath, Any]] = [((), raw)]
+    while todo:
+        path, value = todo.pop()
+        if isinstance(value, dict):
+            issues += [
+                error(
+                    (*path, name),
+                    "同一对象中此键出现了多次，无法确定取哪个值",
+                    "this key is given more than once in the same object; which value counts?",
+                )
+                for name in keys.get(id(value), ())
+            ]
+            todo += [((*path, key), item) for key, item in value.items()]
+        elif isinstance(value, list):
+            todo += [((*path, index), item) for index, item in enumerate(value)]
+    return issues
 
 
 def read_application_json(path: Path) -> Any:
-    """The raw application; numbers become Decimals so no binary float ever enters."""
+    """The raw application; numbers become Decimals so no binary float ever enters.
+
+    Whatever the file holds, the outcome is the parsed JSON or an InputError, never a crash: an
+    ambiguous key given twice in one object is refused at its JSON path; NaN and Infinity parse
+    (as Decimals) and the contract refuses them at theirs.
+    """
+    repeated: list[tuple[dict[str, Any], list[str]]] = []
+
+    def json_object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        obj = dict(pairs)
+        if len(obj) < len(pairs):
+            counts = Counter(key for key, _ in pairs)
+            repeated.append((obj, sorted(key for key, count in counts.items() if count > 1)))
+        return obj
+
+    def number(literal: str) -> Decimal:
+        try:
+            return Decimal(literal)
+        except InvalidOperation:  # an exponent beyond ±999,999,999,999,999,999
+            shown = literal if len(literal) <= 40 else literal[:37] + "..."
+            raise _refused(
+                path, f"数字超出范围：{shown}", f"number out of range: {shown}"
+            ) from None
+
+    text = _read_text(path)
     try:
-        return json.loads(_read_text(path), parse_float=Decimal, parse_constant=Decimal)
+        raw = json.loads(
+            text,
+            parse_float=number,
+            parse_int=_integer,
+            parse_constant=Decimal,
+            object_pairs_hook=json_object,
+        )
     except json.JSONDecodeError as exc:
         where = f"{path}:{exc.lineno}:{exc.colno}"
         raise InputError(
             [error((where,), f"不是有效的 JSON：{exc.msg}", f"not valid JSON: {exc.msg}")]
         ) from None
+    except RecursionError:
+        raise _refused(path, "JSON 嵌套层数过多", "JSON is nested too deeply") from None
+    issues = _repeated_keys(raw, repeated) if repeated else []
+    if issues:
+        raise InputError(issues)
+    return raw
 
 
 def read_policy(path: Path) -> Policy:

@@ -2,19 +2,113 @@
 
 from __future__ import annotations
 
+import unicodedata
+from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, Field, StringConstraints
+from pydantic import (
+    AfterValidator,
+    Field,
+    GetCoreSchemaHandler,
+    GetJsonSchemaHandler,
+    StringConstraints,
+    ValidatorFunctionWrapHandler,
+)
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import CoreSchema, PydanticCustomError, core_schema
 
 from creditbook.records import Frozen, Issue, Money, Number, Ratio, Text
 
-NonNegativeMoney = Annotated[Money, Field(ge=0)]
-PositiveMoney = Annotated[Money, Field(gt=0)]
-Count = Annotated[int, Field(ge=0)]
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+# Bounds no real application comes near, generous on purpose: a value beyond one is a slip of the
+# keyboard (or an attack), refused before the engine's 28-digit Decimal arithmetic meets it.
+MAX_MONEY = 10**12  # a trillion in the application currency
+MAX_MTOK_MONTH = 10**9  # a billion million tokens a month
+MAX_DAYS = 3650  # ten years (days overdue, ramp days, stop-loss thresholds)
+MAX_EVENTS = 10_000
+MAX_CONSUMPTION_LINES = 10_000
+MAX_STEPS = 100  # ramp steps, stop-loss steps
+MAX_VALUES = 150_000  # JSON values in all; 10,000 full consumption lines are about 100,000
+EARLIEST_APPLICATION, LATEST_APPLICATION = date(2000, 1, 1), date(2099, 12, 31)
+MAX_RENEWAL_YEARS = 10  # after the application date
+MAX_TEXT = 200
+
+
+@dataclass(frozen=True)
+class AtMost:
+    """An upper bound refused as "unrealistically large"; `maximum` in the JSON Schema.
+
+    A Decimal is checked before pydantic converts it: turning Decimal("1e99999999") or, for an
+    int field, Decimal("1e-99999999") into an int would take minutes.
+    """
+
+    most: int
+
+    def __get_pydantic_core_schema__(
+        self, source: Any, handler: GetCoreSchemaHandler
+    ) -> CoreSchema:
+        whole = source is int
+
+        def check(value: Any, convert: ValidatorFunctionWrapHandler) -> Any:
+            if isinstance(value, Decimal) and value.is_finite():
+                if value.copy_abs() > self.most:
+                    raise self._refusal()
+                if whole:
+                    if value != value.to_integral_value():
+                        raise PydanticCustomError("whole_number", "must be a whole number")
+                    value = int(value)
+            converted = convert(value)
+            if converted > self.most:
+                raise self._refusal()
+            return converted
+
+        return core_schema.no_info_wrap_validator_function(check, handler(source))
+
+    def __get_pydantic_json_schema__(
+        self, schema: CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        return {**handler(schema), "maximum": self.most}
+
+    def _refusal(self) -> PydanticCustomError:
+        return PydanticCustomError(
+            "unrealistic", "unrealistically large (at most {most})", {"most": self.most}
+        )
+
+
+def _printable(value: str) -> str:
+    """Control characters break printing and make openpyxl refuse the cell; U+FFFE and U+FFFF are
+    not XML, so a workbook holding them cannot be opened. (Lone surrogates never get this far:
+    pydantic refuses them as invalid Unicode.)"""
+    for char in value:
+        if unicodedata.category(char) == "Cc" or char in "\ufffe\uffff":
+            raise PydanticCustomError(
+                "unprintable",
+                "contains the character {code}, which cannot be printed or kept in a workbook",
+                {"code": f"U+{ord(char):04X}"},
+            )
+    return value
+
+
+Line = Annotated[
+    str, StringConstraints(strip_whitespace=True, max_length=MAX_TEXT), AfterValidator(_printable)
+]
+Name = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_TEXT),
+    AfterValidator(_printable),
+]
+CreditCode = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, to_upper=True, max_length=MAX_TEXT),
+    AfterValidator(_printable),
+]
+NonNegativeMoney = Annotated[Money, Field(ge=0), AtMost(MAX_MONEY)]
+PositiveMoney = Annotated[Money, Field(gt=0), AtMost(MAX_MONEY)]
+TokenVolume = Annotated[Number, Field(ge=0), AtMost(MAX_MTOK_MONTH)]
+Days = Annotated[int, Field(ge=0), AtMost(MAX_DAYS)]
+Events = Annotated[int, Field(ge=0), AtMost(MAX_EVENTS)]
 PaymentTermsDays = Literal[0, 15, 30, 45, 60, 90]
 BillingCycleDays = Literal[7, 15, 30]
 
@@ -114,28 +208,26 @@ class Profile(Frozen):
     """客户画像 Customer profile."""
 
     customer_name: Name
-    credit_code: Annotated[str, StringConstraints(strip_whitespace=True, to_upper=True)] | None = (
-        None
-    )
+    credit_code: CreditCode | None = None
     country: Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")] = "CN"
     entity_type: EntityType
-    years_in_business: Annotated[Number, Field(ge=0, le=500)]
+    years_in_business: Annotated[Number, Field(ge=0), AtMost(500)]
     procurement: Procurement
     payment_terms_days: PaymentTermsDays
-    relationship_months: Annotated[int, Field(ge=0, le=1200)]
+    relationship_months: Annotated[int, Field(ge=0), AtMost(1200)]
     on_time_ratio_12m: Annotated[Ratio, Field(le=1)] | None = None
-    max_days_overdue_12m: Count = 0
-    overdue_events_12m: Count = 0
-    consecutive_overdue_invoices: Count = 0
+    max_days_overdue_12m: Days = 0
+    overdue_events_12m: Events = 0
+    consecutive_overdue_invoices: Events = 0
     current_overdue_amount: NonNegativeMoney = Decimal(0)
-    current_days_overdue: Count = 0
+    current_days_overdue: Days = 0
     guarantee_type: GuaranteeType = GuaranteeType.NONE
     guarantee_amount: NonNegativeMoney = Decimal(0)
     requested_limit: PositiveMoney
     currency: Currency = Currency.CNY
-    application_date: date
+    application_date: Annotated[date, Field(ge=EARLIEST_APPLICATION, le=LATEST_APPLICATION)]
     contract_renewal_date: date | None = None
-    sales_owner: str = ""
+    sales_owner: Line = ""
 
 
 class ConsumptionLine(Frozen):
@@ -143,17 +235,17 @@ class ConsumptionLine(Frozen):
 
     provider: Provider
     model: Name
-    input_mtok_month: Annotated[Number, Field(ge=0)] = Decimal(0)
-    cached_input_mtok_month: Annotated[Number, Field(ge=0)] = Decimal(0)
-    output_mtok_month: Annotated[Number, Field(ge=0)] = Decimal(0)
+    input_mtok_month: TokenVolume = Decimal(0)
+    cached_input_mtok_month: TokenVolume = Decimal(0)
+    output_mtok_month: TokenVolume = Decimal(0)
     monthly_spend: PositiveMoney | None = None
-    peak_factor: Annotated[Number, Field(gt=0, le=100)] = Decimal(1)
+    peak_factor: Annotated[Number, Field(gt=0), AtMost(100)] = Decimal(1)
     scenario: Scenario = Scenario.EXISTING
     cost_class: CostClass | None = None
 
 
 class RampStep(Frozen):
-    from_day: Count
+    from_day: Days
     limit: PositiveMoney
 
 
@@ -163,7 +255,7 @@ class Buffers(Frozen):
     deposit: NonNegativeMoney = Decimal(0)
     prepaid_balance: NonNegativeMoney = Decimal(0)
     billing_cycle_days: BillingCycleDays = 30
-    ramp: tuple[RampStep, ...] = ()
+    ramp: Annotated[tuple[RampStep, ...], Field(max_length=MAX_STEPS)] = ()
     auto_recharge_threshold: NonNegativeMoney | None = None
     auto_recharge_amount: NonNegativeMoney | None = None
 
@@ -178,16 +270,16 @@ class StopLossStep(Frozen):
     """止损动作 One step of a stop-loss playbook."""
 
     trigger: Trigger
-    threshold: Annotated[Number, Field(gt=0)]
+    threshold: Annotated[Number, Field(gt=0), AtMost(MAX_DAYS)]
     actions: Annotated[tuple[Action, ...], Field(min_length=1), AfterValidator(_in_enum_order)]
     recovery: Annotated[tuple[Recovery, ...], Field(min_length=1), AfterValidator(_in_enum_order)]
 
 
 class Application(Frozen):
     profile: Profile
-    consumption: tuple[ConsumptionLine, ...]
+    consumption: Annotated[tuple[ConsumptionLine, ...], Field(max_length=MAX_CONSUMPTION_LINES)]
     buffers: Buffers = Buffers()
-    stop_loss: tuple[StopLossStep, ...] = ()
+    stop_loss: Annotated[tuple[StopLossStep, ...], Field(max_length=MAX_STEPS)] = ()
 
 
 # ------------------------------------------------------------------- decision

@@ -81,12 +81,18 @@ class Severity(StrEnum):
 
 
 def format_path(path: Path) -> str:
-    """('consumption', 2, 'model') → 'consumption[2].model'; the whole application is '$'."""
+    """('consumption', 2, 'model') → 'consumption[2].model'; the whole application is '$'.
+
+    A key that cannot be shown as it is (empty, or with a control character) is shown quoted."""
     if not path:
         return "$"
     out = ""
     for part in path:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else part)
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            name = part if part.isprintable() and part else repr(part)
+            out += f".{name}" if out else name
     return out
 
 

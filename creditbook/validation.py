@@ -7,7 +7,8 @@ the workbook layout add the cell. Errors block the decision, warnings travel wit
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable, Iterable, Iterator, Mapping
+import reprlib
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -15,7 +16,15 @@ from typing import Any
 from pydantic import ValidationError
 
 from creditbook import uscc
-from creditbook.models import Application, EntityType, GuaranteeType, Provider
+from creditbook.models import (
+    MAX_CONSUMPTION_LINES,
+    MAX_RENEWAL_YEARS,
+    MAX_VALUES,
+    Application,
+    EntityType,
+    GuaranteeType,
+    Provider,
+)
 from creditbook.playbook import playbook_problems
 from creditbook.policy import Policy
 from creditbook.prices import PriceTable
@@ -30,9 +39,28 @@ class Context:
 
 # ------------------------------------------------------------ field errors
 
+MAX_REPORTED = 1_000  # field errors listed; more are counted (each issue costs kilobytes)
+
+
+class _Brief(reprlib.Repr):
+    """repr, shortened: deep nesting cut off, unprintable characters escaped."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.maxlevel, self.maxstring, self.maxother = 2, 40, 40
+
+    def repr_int(self, x: int, level: int) -> str:
+        try:
+            return super().repr_int(x, level)
+        except ValueError:  # Python will not print an int of more than 4300 digits
+            return f"<{x.bit_length()}-bit integer>"
+
+
+BRIEF = _Brief()
+
 
 def _shown(value: Any) -> str:
-    shown = repr(value)
+    shown = BRIEF.repr(value)
     return shown if len(shown) <= 40 else shown[:37] + "..."
 
 
@@ -51,6 +79,23 @@ def _field_message(kind: str, ctx: Mapping[str, Any], value: Any) -> tuple[str, 
         key, symbol = bound[kind]
         limit = ctx.get(key)
         return f"必须 {symbol} {limit}，收到 {got}", f"must be {symbol} {limit}, got {got}"
+    if kind == "unrealistic":
+        most = f"{ctx.get('most'):,}"
+        return f"数值大得不现实（上限 {most}）", f"is unrealistically large (at most {most})"
+    if kind == "whole_number":
+        return f"必须是整数，收到 {got}", f"must be a whole number, got {got}"
+    if kind == "unprintable":
+        code = ctx.get("code")
+        return (
+            f"包含无法打印、也无法写入工作簿的字符 {code}，请删除",
+            f"contains the character {code}, which cannot be printed or kept in a workbook; "
+            "remove it",
+        )
+    if kind == "string_unicode":
+        return (
+            f"包含无效的 Unicode 字符（孤立代理项）：{got}",
+            f"contains text that is not valid Unicode (a lone surrogate): {got}",
+        )
     if kind == "finite_number":
         return f"必须是有限数字，收到 {got}", f"must be a finite number, got {got}"
     if kind.startswith(("decimal", "int", "float")):
@@ -69,6 +114,9 @@ def _field_message(kind: str, ctx: Mapping[str, Any], value: Any) -> tuple[str, 
     if kind == "too_short":
         minimum = ctx.get("min_length")
         return f"至少需要 {minimum} 项", f"needs at least {minimum} item(s)"
+    if kind == "too_long":
+        maximum = f"{ctx.get('max_length'):,}"
+        return f"项目过多：最多 {maximum} 项", f"has too many items (at most {maximum})"
     if kind in ("model_type", "dict_type", "model_attributes_type"):
         return f"应为一组字段（对象），收到 {got}", f"must be an object with fields, got {got}"
     if kind in ("list_type", "tuple_type"):
@@ -79,17 +127,52 @@ def _field_message(kind: str, ctx: Mapping[str, Any], value: Any) -> tuple[str, 
 
 
 def field_issues(exc: ValidationError) -> list[Issue]:
+    """The first MAX_REPORTED field errors as issues, and how many more there are."""
+    details = exc.errors(include_url=False)
     issues = []
-    for detail in exc.errors():
+    for detail in details[:MAX_REPORTED]:
         path: Path = tuple(part for part in detail["loc"] if isinstance(part, int | str))
         zh, en = _field_message(detail["type"], detail.get("ctx") or {}, detail.get("input"))
         issues.append(error(path, zh, en))
+    more = len(details) - MAX_REPORTED
+    if more > 0:
+        issues.append(
+            error((), f"另有 {more:,} 个问题未列出", f"{more:,} more problems not listed")
+        )
     return issues
+
+
+def _holds_more_values(raw: Any, most: int) -> bool:
+    """Whether `raw` holds more than `most` values, counted without recursion."""
+    count, todo = 1, [raw]
+    while todo:
+        value = todo.pop()
+        if isinstance(value, Mapping):
+            children: Collection[Any] = value.values()
+        elif isinstance(value, list | tuple):
+            children = value
+        else:
+            continue
+        count += len(children)
+        if count > most:
+            return True
+        todo += children
+    return False
 
 
 def parse_application(raw: Any) -> tuple[Application | None, list[Issue]]:
     if not isinstance(raw, Mapping):
         return None, [error((), "申请应为 JSON 对象", "the application must be a JSON object")]
+    if _holds_more_values(raw, MAX_VALUES):
+        # Refused whole: validating it would cost a located issue (kilobytes) per bad value.
+        return None, [
+            error(
+                (),
+                f"申请内容过多：超过 {MAX_VALUES:,} 个值",
+                f"the application is too large: more than {MAX_VALUES:,} values (one with "
+                f"{MAX_CONSUMPTION_LINES:,} consumption lines has about 100,000)",
+            )
+        ]
     try:
         return Application.model_validate(raw), []
     except ValidationError as exc:
@@ -162,15 +245,26 @@ def check_overdue_history_consistent(app: Application, ctx: Context) -> Iterator
         )
 
 
-def check_renewal_after_application(app: Application, ctx: Context) -> Iterator[Issue]:
+def check_renewal_date(app: Application, ctx: Context) -> Iterator[Issue]:
     profile = app.profile
-    renewal = profile.contract_renewal_date
-    if renewal is not None and renewal <= profile.application_date:
+    renewal, applied = profile.contract_renewal_date, profile.application_date
+    if renewal is None:
+        return
+    path = ("profile", "contract_renewal_date")
+    if renewal <= applied:
         yield error(
-            ("profile", "contract_renewal_date"),
-            f"合同续约日 {renewal} 必须晚于申请日 {profile.application_date}",
-            f"the contract renewal date {renewal} must be after the application date "
-            f"{profile.application_date}",
+            path,
+            f"合同续约日 {renewal} 必须晚于申请日 {applied}",
+            f"the contract renewal date {renewal} must be after the application date {applied}",
+        )
+    # Compared as (year, month, day): ten years after 29 February need not be a real date.
+    latest = (applied.year + MAX_RENEWAL_YEARS, applied.month, applied.day)
+    if (renewal.year, renewal.month, renewal.day) > latest:
+        yield error(
+            path,
+            f"合同续约日 {renewal} 晚于申请日 {applied} 之后 {MAX_RENEWAL_YEARS} 年，不现实",
+            f"the contract renewal date {renewal} is more than {MAX_RENEWAL_YEARS} years after "
+            f"the application date {applied}",
         )
 
 
@@ -290,7 +384,7 @@ CHECKS: tuple[Check, ...] = (
     check_credit_code,
     check_history_has_on_time_ratio,
     check_overdue_history_consistent,
-    check_renewal_after_application,
+    check_renewal_date,
     check_guarantee_amount_has_type,
     check_peak_not_below_average,
     check_consumption_lines_priced,

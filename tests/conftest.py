@@ -1,13 +1,19 @@
-"""Shared fixtures: the shipped policy and prices, a fixed clock, and one sound application."""
+"""Shared fixtures: the shipped policy and prices, a fixed clock, and one sound application.
+
+Hypothesis profiles: `default` (every test run, CI included) and `fuzz` (a long campaign:
+`HYPOTHESIS_PROFILE=fuzz python -m pytest tests/test_fuzz.py`, see README "Fuzzing").
+"""
 
 from __future__ import annotations
 
 import copy
+import os
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from hypothesis import settings
 
 from creditbook.assess import Assessment, assess
 from creditbook.models import Decision
@@ -16,6 +22,10 @@ from creditbook.policy_check import merged
 from creditbook.prices import PriceTable, default_prices
 
 Raw = dict[str, Any]
+
+settings.register_profile("default", max_examples=300, deadline=None, print_blob=True)
+settings.register_profile("fuzz", max_examples=50_000, deadline=None, print_blob=True)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
 # An existing large private customer with a clean record: tier T2, approved as asked (150,000).
 # Spend: qwen3-max 20,000 × ¥2.5 + 4,000 × ¥10 = ¥90,000 a month, peak ¥117,000.

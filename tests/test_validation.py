@@ -10,11 +10,11 @@ from typing import Any
 import pytest
 
 from creditbook.assess import Assessment
-from creditbook.models import Application
+from creditbook.models import MAX_VALUES, Application
 from creditbook.policy import Policy
 from creditbook.prices import PriceTable
 from creditbook.records import Issue, Severity
-from creditbook.validation import CHECKS, Context, parse_application, validate
+from creditbook.validation import CHECKS, MAX_REPORTED, Context, parse_application, validate
 
 ERROR, WARNING = Severity.ERROR, Severity.WARNING
 OVER_LIMIT_STEP = {
@@ -105,14 +105,20 @@ CHECK_CASES = (
         "profile.current_days_overdue",
     ),
     CheckCase(
-        "check_renewal_after_application",
+        "check_renewal_date",
         profile(contract_renewal_date="2026-11-01"),
         ERROR,
         "profile.contract_renewal_date",
     ),
     CheckCase(
-        "check_renewal_after_application",
+        "check_renewal_date",
         profile(contract_renewal_date="2026-11-28"),
+        ERROR,
+        "profile.contract_renewal_date",
+    ),
+    CheckCase(
+        "check_renewal_date",
+        profile(contract_renewal_date="2036-11-29"),
         ERROR,
         "profile.contract_renewal_date",
     ),
@@ -323,6 +329,45 @@ FIELD_ERRORS = {
     "zero monthly spend": (consumption(line(monthly_spend=0)), "consumption[0].monthly_spend"),
     "zero requested limit": (profile(requested_limit=0), "profile.requested_limit"),
     "text for a number": (profile(requested_limit="a lot"), "profile.requested_limit"),
+    "unrealistic requested limit": (
+        profile(requested_limit=10**12 + 1),
+        "profile.requested_limit",
+    ),
+    "unrealistic deposit as text": (buffers(deposit="1e30"), "buffers.deposit"),
+    "unrealistic token volume": (
+        consumption(line(output_mtok_month=Decimal("1e10"))),
+        "consumption[0].output_mtok_month",
+    ),
+    "unrealistic days overdue": (
+        profile(current_days_overdue=3651),
+        "profile.current_days_overdue",
+    ),
+    "count as a huge Decimal": (
+        profile(overdue_events_12m=Decimal("1e99999999")),
+        "profile.overdue_events_12m",
+    ),
+    "count as a tiny Decimal": (
+        profile(max_days_overdue_12m=Decimal("1e-99999999")),
+        "profile.max_days_overdue_12m",
+    ),
+    "ramp step far out": (ramp((0, 1000), (3651, 2000)), "buffers.ramp[1].from_day"),
+    "control character in the name": (
+        profile(customer_name="Acme\x00 Ltd"),
+        "profile.customer_name",
+    ),
+    "lone surrogate in the sales owner": (profile(sales_owner="\ud800"), "profile.sales_owner"),
+    "U+FFFF in a model name": (consumption(line(model="deepseek\uffff")), "consumption[0].model"),
+    "sales owner too long": (profile(sales_owner="x" * 201), "profile.sales_owner"),
+    "application date before 2000": (
+        profile(application_date="1899-12-31"),
+        "profile.application_date",
+    ),
+    "application date after 2099": (
+        profile(application_date="2100-01-01"),
+        "profile.application_date",
+    ),
+    "10,001 consumption lines": (consumption(*[line()] * 10_001), "consumption"),
+    "101 ramp steps": (ramp(*((day, 1000) for day in range(101))), "buffers.ramp"),
 }
 
 
@@ -404,3 +449,49 @@ def test_over_limit_playbook_that_only_notifies_is_an_error(
     result = assess_raw(base_application({"stop_loss": [notify_only, ABNORMAL_STEP, OVERDUE_STEP]}))
     assert result.decision is None
     assert "stop_loss[0]" in {issue.location for issue in result.issues}
+
+
+def test_unrealistic_values_say_so_and_state_the_bound(
+    base_application: Callable[..., dict[str, Any]],
+) -> None:
+    _, issues = parse_application(base_application(profile(requested_limit=Decimal("1e300"))))
+    assert [issue.message.en for issue in issues] == [
+        "is unrealistically large (at most 1,000,000,000,000)"
+    ]
+
+
+def test_a_renewal_ten_years_on_is_accepted(
+    base_application: Callable[..., dict[str, Any]], context: Context
+) -> None:
+    app = parsed(base_application(profile(contract_renewal_date="2036-11-28")))
+    assert validate(app, context) == []
+
+
+def test_the_many_problems_of_a_huge_application_are_counted_not_all_listed(
+    base_application: Callable[..., dict[str, Any]],
+) -> None:
+    raw = base_application(profile(**{f"field_{n}": n for n in range(MAX_REPORTED + 500)}))
+    _, issues = parse_application(raw)
+    assert len(issues) == MAX_REPORTED + 1
+    assert issues[-1].location == "$"
+    assert issues[-1].message.en == "500 more problems not listed"
+
+
+def test_an_application_with_too_many_values_is_refused_whole(
+    base_application: Callable[..., dict[str, Any]],
+) -> None:
+    _, issues = parse_application(
+        base_application(consumption(*[[0] * 1000] * (MAX_VALUES // 1000)))
+    )
+    assert len(issues) == 1 and issues[0].location == "$"
+    assert f"more than {MAX_VALUES:,} values" in issues[0].message.en
+
+
+@pytest.mark.parametrize(
+    "key, location", [("", "profile.''"), ("a\x1bb", "profile.'a\\x1bb'")], ids=repr
+)
+def test_an_unknown_key_that_cannot_be_shown_as_is_is_quoted(
+    key: str, location: str, base_application: Callable[..., dict[str, Any]]
+) -> None:
+    _, issues = parse_application(base_application(profile(**{key: 1})))
+    assert [issue.location for issue in issues] == [location]
