@@ -9,25 +9,25 @@ import subprocess
 import sys
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 
 import openpyxl
 import pytest
 from lo import convert, needs_soffice
-from openpyxl.workbook.workbook import Workbook
+from tamper import another_value, input_cells
 
 from creditbook.batch import officials
-from creditbook.cells import CellValue, from_cell, sheet_values_of
+from creditbook.cells import CellValue, sheet_values_of
 from creditbook.inputs import application_of
 from creditbook.labels import display
-from creditbook.layout import APPROVAL_SHEET, FLAG_MARK, INPUT_SHEETS, STOP_LOSS, Field
+from creditbook.layout import APPROVAL_SHEET, FLAG_MARK, INPUT_SHEETS, STOP_LOSS
 from creditbook.models import Procurement
 from creditbook.policy import default_policy
 from creditbook.verify import Verification, verify_file
 from creditbook.workbooks import evaluate_workbook, export_application
-from creditbook.xlsx import read_inputs, table_rows, write_sheet_values
+from creditbook.xlsx import read_inputs, write_sheet_values
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = sorted((ROOT / "workbook" / "examples").glob("*.xlsm"))
@@ -373,43 +373,6 @@ def test_cli_an_edited_policy_fails_although_unchanged(tmp_path: Path) -> None:
 
 
 # ------------------------------------------------------------------------------ property
-
-
-def input_cells(wb: Workbook) -> list[list[tuple[str, Field]]]:
-    """By input sheet: every form input, and every cell of the table rows that hold an item."""
-    by_sheet = []
-    for sheet in INPUT_SHEETS:
-        ws, cells = wb[sheet.name], []
-        if sheet.form:
-            cells += [(f"{sheet.name}!{sheet.form.cell(f.key)}", f) for f in sheet.form.fields]
-        for table in sheet.tables:
-            for row, values in table_rows(ws, table):
-                if any(value is not None for value in values):
-                    cells += [
-                        (f"{sheet.name}!{table.letter(position)}{row}", column)
-                        for position, column in enumerate(table.columns)
-                    ]
-        by_sheet.append(cells)
-    return by_sheet
-
-
-def another_value(field: Field, raw: CellValue, rng: random.Random) -> CellValue:
-    """A value of the field's kind, most often different from `raw` (checked by the caller)."""
-    if field.kind == "flag":
-        return None if raw else FLAG_MARK
-    if field.options:
-        return rng.choice(field.options)
-    current = from_cell(field, raw)
-    if field.kind == "date":
-        return (current or date(2026, 11, 1)) + timedelta(days=rng.randint(1, 60))
-    if field.kind == "text":
-        return f"{current or ''}{rng.choice('ABXYZ')}"
-    if field.kind == "ratio":
-        return rng.choice([0.8, 0.9, 0.95, 0.985, 1])
-    step = Decimal(rng.randint(1, 40)) / (10 if field.kind == "number" else 1)
-    if field.kind == "money":
-        step *= 1000
-    return float((current or 0) + step)
 
 
 def test_any_valid_single_cell_edit_is_flagged_at_its_cell(
