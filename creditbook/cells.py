@@ -2,7 +2,8 @@
 
 Reading tolerates what real sheets contain — numbers stored as text, `¥1,200,000`, `1.2万`, `30%`,
 full-width digits, dates as serials or text, blank rows inside tables, cell errors — and turns
-anything unusable into a located Issue, never a crash and never a silent zero.
+anything unusable into a located Issue, never a crash and never a silent zero. A number is read
+with Excel's 15 significant digits, so every client's save of a cell reads the same.
 """
 
 from __future__ import annotations
@@ -54,6 +55,13 @@ class CellProblem(ValueError):
 # ------------------------------------------------------------- one value
 
 
+def excel_float(value: float) -> float:
+    """A float at Excel's precision, 15 significant digits: what Excel shows and LibreOffice
+    saves. The 16th and 17th digits of a computed value are binary noise (800000 * 1.1 =
+    880000.0000000001, 11 / 12 = 0.9166666666666666) that a LibreOffice save drops."""
+    return float(f"{value:.15g}")
+
+
 def _number(raw: CellValue) -> Decimal:
     if isinstance(raw, bool):
         raise CellProblem("应为数字，不是是/否", "must be a number, not true/false")
@@ -62,7 +70,7 @@ def _number(raw: CellValue) -> Decimal:
     if isinstance(raw, float):
         if not math.isfinite(raw):
             raise CellProblem("必须是有限数字", "must be a finite number")
-        return Decimal(repr(raw))
+        return Decimal(repr(excel_float(raw)))
     if isinstance(raw, date | datetime):
         raise CellProblem("应为数字，不是日期", "must be a number, not a date")
     return _number_text(str(raw))

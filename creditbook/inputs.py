@@ -15,7 +15,7 @@ from pydantic import ValidationError
 
 from creditbook.approval import Plan, PolicyStatus, approval_plan, audit_row
 from creditbook.assess import parse_cells
-from creditbook.cells import Assembled, CellValue, SheetValues, assemble
+from creditbook.cells import Assembled, CellValue, SheetValues, assemble, excel_float
 from creditbook.engine import evaluate
 from creditbook.flat import unflatten
 from creditbook.layout import POLICY_SHEET, PRICES_SHEET
@@ -27,10 +27,15 @@ from creditbook.records import Issue, error, format_path, has_errors, text
 PolicyRow = tuple[int, str, Any]  # sheet row, flattened path, value
 
 
+def _plain(value: Any) -> Any:
+    """A Policy or Prices cell's value; a float at Excel's precision (see `excel_float`)."""
+    return excel_float(value) if isinstance(value, float) else value
+
+
 def policy_rows(values: Sequence[Sequence[Any]], first_row: int) -> list[PolicyRow]:
     """(row, path, value) from the Policy sheet's path and value columns; rows without a path skipped."""
     return [
-        (row, str(path).strip(), value)
+        (row, str(path).strip(), _plain(value))
         for row, (path, value) in enumerate(values, start=first_row)
         if path is not None and str(path).strip()
     ]
@@ -40,7 +45,11 @@ def price_rows(table: Sequence[Sequence[CellValue]]) -> list[dict[str, CellValue
     """The Prices table (header row first) as column → value; blank rows skipped."""
     header, *rows = table
     columns = [str(name) for name in header]
-    return [dict(zip(columns, row, strict=True)) for row in rows if any(v is not None for v in row)]
+    return [
+        dict(zip(columns, map(_plain, row), strict=True))
+        for row in rows
+        if any(v is not None for v in row)
+    ]
 
 
 @dataclass(frozen=True)
