@@ -29,6 +29,10 @@ class InputError(Exception):
         super().__init__("; ".join(issue.render("en") for issue in issues))
         self.issues = issues
 
+    def __reduce__(self) -> tuple[type[InputError], tuple[list[Issue]]]:
+        """Rebuilt from its issues when it crosses from a worker process to the parent."""
+        return InputError, (self.issues,)
+
 
 def unreadable_workbook(path: Path, exc: Exception) -> InputError:
     return InputError(

@@ -92,9 +92,9 @@ def verify_file(path: Path, officials: Sequence[Policy]) -> Verification:
     """Compare the inputs now in a workbook with the audit snapshot its evaluation left."""
     try:
         wb = load(path)
+        inputs = inputs_of(wb, path)
     except InputError as exc:
         return Verification(path, "unreadable", None, issues=tuple(exc.issues))
-    inputs = inputs_of(wb, path)
     used = inputs.policy or (None if POLICY_SHEET in wb.sheetnames else officials[0])
     policy = None if used is None else _policy_check(used, officials)
     snapshot = read_snapshot(wb)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import warnings
 import zipfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -134,6 +135,15 @@ def write_text_safe(cell: Cell | MergedCell, value: CellValue) -> None:
         cell.quotePrefix = True
 
 
+def append_row(ws: Worksheet, values: Sequence[CellValue]) -> None:
+    """`Worksheet.append`, keeping text that looks like a formula as text: a customer named
+    `=HYPERLINK(…)` in an evaluated workbook must not become a live formula in a register."""
+    ws.append(list(values))
+    for cell in ws[ws.max_row]:
+        if isinstance(cell.value, str) and cell.value.startswith(FORMULA_STARTS):
+            cell.data_type, cell.quotePrefix = "s", True
+
+
 def write_sheet_values(
     wb: Workbook, values: Mapping[str, SheetValues], sheets: Sequence[InputSheet] = INPUT_SHEETS
 ) -> None:
@@ -194,7 +204,11 @@ def load(path: Path, *, data_only: bool = True) -> Workbook:
     damaged or hostile package is reported as an unreadable workbook, never as a crash."""
     check_workbook_file(path)
     try:
-        wb = load_workbook(path, data_only=data_only, keep_vba=True)
+        with warnings.catch_warnings():
+            # openpyxl's notes to developers (a date serial out of range becomes an error cell,
+            # which the reader then reports at its cell; extensions it does not read)
+            warnings.simplefilter("ignore")
+            wb = load_workbook(path, data_only=data_only, keep_vba=True)
     except Exception as exc:  # any parser failure on a foreign file is a fault of the file
         raise unreadable_workbook(path, exc) from None
     _freeze_kept_parts(wb)
