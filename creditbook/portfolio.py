@@ -44,6 +44,7 @@ from creditbook.prices import PriceTable
 from creditbook.records import error
 from creditbook.verify import verify_file
 from creditbook.xlsm.styles import register_styles
+from creditbook.xlsx import append_row
 
 EXIT_ACTION = 3  # monitor: some customer needs an action
 DUE_SOON_DAYS = 14
@@ -286,11 +287,35 @@ def reviews_by_week(register: pd.DataFrame, as_of: date) -> list[tuple[str, int]
     ]
 
 
+# A CSV cell a spreadsheet would run as a formula (OWASP "CSV injection") gets an apostrophe.
+CSV_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_bytes(frame: pd.DataFrame) -> bytes:
+    """The frame as UTF-8 CSV, text that starts like a formula prefixed with an apostrophe."""
+    safe = frame.copy()
+    for column in safe.select_dtypes(include=["object", "string"]).columns:
+        safe[column] = safe[column].map(
+            lambda v: f"'{v}" if isinstance(v, str) and v.startswith(CSV_FORMULA_STARTS) else v
+        )
+    return safe.to_csv(index=False).encode("utf-8")
+
+
+def from_csv(frame: pd.DataFrame) -> pd.DataFrame:
+    """A frame read from `csv_bytes` output: the apostrophes it added are taken off again."""
+    formula_like = tuple(f"'{start}" for start in CSV_FORMULA_STARTS)
+    for column in frame.select_dtypes(include=["object", "string"]).columns:
+        frame[column] = frame[column].map(
+            lambda v: v[1:] if isinstance(v, str) and v.startswith(formula_like) else v
+        )
+    return frame
+
+
 def write_register(register: pd.DataFrame, totals: Totals, as_of: date, path: Path) -> None:
     """Write by extension: .xlsx (formatted, with charts), .csv or .parquet."""
     suffix = path.suffix.lower()
     if suffix == ".csv":
-        write_atomic(path, register.to_csv(index=False).encode("utf-8"))
+        write_atomic(path, csv_bytes(register))
     elif suffix == ".parquet":
         buffer = io.BytesIO()
         try:
@@ -330,7 +355,7 @@ def _rule(formula: str, fill: PatternFill | None, font: Font | None) -> Rule:
 def _register_sheet(ws: Worksheet, register: pd.DataFrame) -> None:
     ws.append(list(REGISTER_COLUMNS))
     for record in register.itertuples(index=False):
-        ws.append([None if pd.isna(value) else value for value in record])
+        append_row(ws, [None if pd.isna(value) else value for value in record])
     last_row, last_col = max(len(register) + 1, 2), get_column_letter(len(REGISTER_COLUMNS))
     for index, name in enumerate(REGISTER_COLUMNS, start=1):
         letter = get_column_letter(index)
@@ -445,7 +470,7 @@ def read_register(path: Path) -> pd.DataFrame:
                 path, sheet_name=REGISTER_SHEET, dtype={"credit_code": str}, engine="calamine"
             )
         elif suffix == ".csv":
-            frame = pd.read_csv(path, dtype={"credit_code": str})
+            frame = from_csv(pd.read_csv(path, dtype={"credit_code": str}))
         elif suffix == ".parquet":
             frame = pd.read_parquet(path)
         else:
@@ -898,7 +923,7 @@ def monitor_xlsx(results: Sequence[Health], as_of: date) -> bytes:
     ws.append([name for name, _, _ in MONITOR_COLUMNS])
     for health in results:
         record = health_json(health)
-        ws.append([value(record) for _, value, _ in MONITOR_COLUMNS])
+        append_row(ws, [value(record) for _, value, _ in MONITOR_COLUMNS])
     last_row = max(len(results) + 1, 2)
     for index, (name, _, number_format) in enumerate(MONITOR_COLUMNS, start=1):
         letter = get_column_letter(index)

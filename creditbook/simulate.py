@@ -47,13 +47,14 @@ from creditbook.models import (
     Structure,
 )
 from creditbook.policy import Policy, default_policy
+from creditbook.portfolio import csv_bytes
 from creditbook.prices import PriceTable, default_prices
 from creditbook.records import error
 from creditbook.report import columns, render_issues, width
 from creditbook.tables import FACT_LABELS, Condition
 from creditbook.workbooks import inputs_of
 from creditbook.xlsm.styles import register_styles
-from creditbook.xlsx import load, read_policy_rows
+from creditbook.xlsx import append_row, load, read_policy_rows
 
 Ints = npt.NDArray[np.int64]
 Flags = npt.NDArray[np.bool_]
@@ -754,7 +755,7 @@ def write_xlsx(path: Path, table: pd.DataFrame, facts: dict[str, Any]) -> None:
     for cell in ws[1]:
         cell.style = "cb_header"
     for record in table.itertuples(index=False):
-        ws.append([value.item() if isinstance(value, np.generic) else value for value in record])
+        append_row(ws, [value.item() if isinstance(value, np.generic) else value for value in record])
     last = get_column_letter(len(table.columns))
     for position, name in enumerate(table.columns, start=1):
         letter = get_column_letter(position)
@@ -813,7 +814,7 @@ def run(args: argparse.Namespace) -> int:
         ) from None
     if args.out:
         if args.out.suffix.lower() == ".csv":
-            write_atomic(args.out, table.to_csv(index=False).encode("utf-8"))
+            write_atomic(args.out, csv_bytes(table))
         else:
             write_xlsx(args.out, table, {k: _plain(v) for k, v in facts.items()})
     for path, why in portfolio.skipped:
