@@ -54,7 +54,7 @@ from creditbook.report import columns, render_issues, width
 from creditbook.tables import FACT_LABELS, Condition
 from creditbook.workbooks import inputs_of
 from creditbook.xlsm.styles import register_styles
-from creditbook.xlsx import append_row, load, read_policy_rows
+from creditbook.xlsx import append_row, freeze_formulas, load, read_policy_rows
 
 Ints = npt.NDArray[np.int64]
 Flags = npt.NDArray[np.bool_]
@@ -653,7 +653,9 @@ def read_draft(path: Path) -> Policy:
     """A policy from YAML, TOML, or the Policy sheet of a workbook."""
     suffix = path.suffix.lower()
     if suffix in WORKBOOK_SUFFIXES:
-        rows = read_policy_rows(load(path, data_only=False))
+        wb = load(path, data_only=False)
+        freeze_formulas(wb, path)
+        rows = read_policy_rows(wb)
         if rows is None:
             raise InputError(
                 [error((str(path),), "没有政策表", "the workbook has no Policy sheet")]

@@ -91,7 +91,7 @@ class Verification:
 def verify_file(path: Path, officials: Sequence[Policy]) -> Verification:
     """Compare the inputs now in a workbook with the audit snapshot its evaluation left."""
     try:
-        wb = load(path)
+        wb = load(path, data_only=False)
         inputs = inputs_of(wb, path)
     except InputError as exc:
         return Verification(path, "unreadable", None, issues=tuple(exc.issues))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 
@@ -18,8 +18,8 @@ from creditbook.records import Issue
 from creditbook.xlsm.build import template_bytes
 from creditbook.xlsx import (
     append_audit,
+    freeze_formulas,
     from_bytes,
-    has_input_formulas,
     load,
     read_inputs,
     write_approval,
@@ -44,12 +44,14 @@ def new_workbook(app: Application | None, template: bytes | None = None) -> byte
 
 
 def inputs_of(wb: Workbook, path: Path) -> WorkbookInputs:
-    """Input values; formulas typed into input cells are read through their cached results."""
-    return read_inputs(load(path, data_only=True) if has_input_formulas(wb) else wb)
+    """Input values, read after the formulas among them are frozen to their results (in `wb`)."""
+    frozen = freeze_formulas(wb, path)
+    inputs = read_inputs(wb)
+    return replace(inputs, issues=(*frozen, *inputs.issues))
 
 
 def export_application(path: Path) -> tuple[Application | None, list[Issue]]:
-    wb = load(path)
+    wb = load(path, data_only=False)
     return application_of(inputs_of(wb, path), default_policy())
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 import warnings
 import zipfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, cast
 
@@ -36,7 +36,7 @@ from creditbook.layout import (
     Table,
     column_letter,
 )
-from creditbook.records import error
+from creditbook.records import Issue, error, warning
 
 FORMULA_STARTS = ("=", "+", "-", "@")
 # Rows read below a table's header or the Policy sheet's first row. Reading a range makes openpyxl
@@ -167,15 +167,25 @@ def write_sheet_values(
             ws.tables[table.name].ref = f"{table.letter(0)}{table.header_row}:{end}{last}"
 
 
+def _policy_last_row(ws: Worksheet) -> int:
+    return _last_row(ws, POLICY_FIRST_ROW, ws.max_row, f"{POLICY_SHEET}!B{POLICY_FIRST_ROW}")
+
+
+def _prices_span(ws: Worksheet) -> tuple[int, int, int | None, int | None]:
+    """First row, last row, first and last column of the Prices table (its header included)."""
+    first_column, top, last_column, bottom = range_boundaries(ws.tables[PRICES_TABLE].ref)
+    last = _last_row(ws, top or 1, bottom or ws.max_row, f"{PRICES_SHEET}!{PRICES_TABLE}")
+    return top or 1, last, first_column, last_column
+
+
 def read_policy_rows(wb: Workbook) -> list[PolicyRow] | None:
     """(row, path, value) rows of the Policy sheet, or None when the workbook has none."""
     if POLICY_SHEET not in wb.sheetnames:
         return None
     ws = wb[POLICY_SHEET]
-    last = _last_row(ws, POLICY_FIRST_ROW, ws.max_row, f"{POLICY_SHEET}!B{POLICY_FIRST_ROW}")
     rows = ws.iter_rows(
         min_row=POLICY_FIRST_ROW,
-        max_row=last,
+        max_row=_policy_last_row(ws),
         min_col=POLICY_PATH_COLUMN,
         max_col=POLICY_PATH_COLUMN + 1,
         values_only=True,
@@ -187,12 +197,9 @@ def read_price_rows(wb: Workbook) -> list[dict[str, CellValue]] | None:
     """Rows of the Prices table as column → value, or None when the workbook has none."""
     if PRICES_SHEET not in wb.sheetnames or PRICES_TABLE not in wb[PRICES_SHEET].tables:
         return None
-    ws = wb[PRICES_SHEET]
-    min_col, top, max_col, bottom = range_boundaries(ws.tables[PRICES_TABLE].ref)
-    min_row = top or 1
-    max_row = _last_row(ws, min_row, bottom or ws.max_row, f"{PRICES_SHEET}!{PRICES_TABLE}")
-    rows = ws.iter_rows(
-        min_row=min_row, max_row=max_row, min_col=min_col, max_col=max_col, values_only=True
+    first_row, last_row, first_column, last_column = _prices_span(wb[PRICES_SHEET])
+    rows = wb[PRICES_SHEET].iter_rows(
+        first_row, last_row, first_column, last_column, values_only=True
     )
     return price_rows([list(cast(tuple[CellValue, ...], row)) for row in rows])
 
@@ -293,24 +300,82 @@ def read_snapshot(wb: Workbook) -> dict[str, CellValue]:
     return {str(key): cast(CellValue, value) for key, value in rows if key is not None}
 
 
-def has_input_formulas(wb: Workbook) -> bool:
-    """Whether any input cell holds a formula (its value is then only in the cached results)."""
+BOOLEAN_FORMULAS = {"=TRUE()": True, "=FALSE()": False}  # how LibreOffice saves TRUE and FALSE
+
+
+def _read_ranges(wb: Workbook) -> Iterator[Iterable[Cell | MergedCell]]:
+    """Every cell creditbook reads: input forms and tables, the Policy values, the Prices table."""
     for sheet in INPUT_SHEETS:
         if sheet.name not in wb.sheetnames:
             continue
         ws = wb[sheet.name]
-        if sheet.form and any(
-            ws[sheet.form.cell(f.key)].data_type == "f" for f in sheet.form.fields
-        ):
-            return True
+        if sheet.form:
+            yield (ws[sheet.form.cell(field.key)] for field in sheet.form.fields)
         for table in sheet.tables:
             first, last = table_span(ws, table)
-            cells = ws.iter_rows(
-                min_row=first,
-                max_row=last,
-                min_col=table.first_column,
-                max_col=table.first_column + len(table.columns) - 1,
+            right = table.first_column + len(table.columns) - 1
+            yield from ws.iter_rows(first, last, table.first_column, right)
+    if POLICY_SHEET in wb.sheetnames:
+        ws, column = wb[POLICY_SHEET], POLICY_PATH_COLUMN + 1
+        rows = ws.iter_rows(POLICY_FIRST_ROW, _policy_last_row(ws), column, column)
+        yield (row[0] for row in rows)
+    if PRICES_SHEET in wb.sheetnames and PRICES_TABLE in wb[PRICES_SHEET].tables:
+        ws = wb[PRICES_SHEET]
+        yield from ws.iter_rows(*_prices_span(ws))
+
+
+def freeze_formulas(wb: Workbook, path: Path) -> list[Issue]:
+    """Put the value of each formula in a cell creditbook reads in place of the formula.
+
+    An evaluated workbook then records exactly the values that were evaluated: nothing recomputes
+    later, and `verify` reads them even after a program that keeps formulas but not their results
+    (openpyxl) saved the file. TRUE() and FALSE() (LibreOffice's booleans) become the booleans; any
+    other formula takes the result its last client saved, with a warning at its cell, or an error
+    when no result was saved."""
+    cells = [
+        cell
+        for cells in _read_ranges(wb)
+        for cell in cells
+        if isinstance(cell, Cell) and cell.data_type == "f"
+    ]
+    saved = None
+    if any(str(cell.value).upper() not in BOOLEAN_FORMULAS for cell in cells):
+        saved = load(path, data_only=True)
+    issues = []
+    for cell in cells:
+        formula, where = str(cell.value), f"{cell.parent.title}!{cell.coordinate}"
+        if formula.upper() in BOOLEAN_FORMULAS:
+            cell.value = BOOLEAN_FORMULAS[formula.upper()]
+            continue
+        assert saved is not None
+        value: CellValue = saved[cell.parent.title][cell.coordinate].value
+        write_text_safe(cell, value)
+        if value is None:
+            issues.append(
+                located(
+                    error(
+                        (where,),
+                        f"公式 {formula} 没有保存的计算结果：请在 Excel 中打开并保存，或直接填写数值",
+                        f"the formula {formula} has no saved result: open and save the workbook "
+                        "in Excel, or type the value",
+                    ),
+                    where,
+                )
             )
-            if any(cell.data_type == "f" for row in cells for cell in row):
-                return True
-    return False
+        else:
+            issues.append(
+                located(
+                    warning(
+                        (where,),
+                        f"公式 {formula} 已按其计算结果 {value} 评估，评估后的工作簿保存该值",
+                        f"the formula {formula} was evaluated as its result {value}, which the "
+                        "evaluated workbook keeps in its place",
+                    ),
+                    where,
+                )
+            )
+    return issues
+
+
+def located(issue: Issue, cell: str) -> Issue:
+    return issue.model_copy(update={"cell": cell})

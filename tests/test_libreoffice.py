@@ -8,6 +8,7 @@ import shutil
 import subprocess
 import xml.etree.ElementTree as ET
 import zipfile
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 
@@ -15,6 +16,7 @@ import openpyxl
 import pytest
 from lo import convert, needs_soffice
 
+from creditbook.batch import officials
 from creditbook.layout import (
     APPROVAL_SHEET,
     AUDIT_SHEET,
@@ -25,7 +27,8 @@ from creditbook.layout import (
     STOP_LOSS,
 )
 from creditbook.models import Application
-from creditbook.workbooks import export_application, new_workbook
+from creditbook.verify import verify_file
+from creditbook.workbooks import evaluate_workbook, export_application, new_workbook
 
 pytestmark = needs_soffice
 ROOT = Path(__file__).resolve().parents[1]
@@ -168,3 +171,34 @@ def test_a_formula_typed_into_an_input_cell_is_read_through_its_cached_value(
     exported, issues = export_application(saved_by_a_client)
     assert exported is not None, issues
     assert exported.profile.requested_limit == 120000 == app.profile.requested_limit
+    evaluated = evaluate_workbook(
+        saved_by_a_client,
+        officials=officials([]),
+        evaluated_by="test",
+        evaluated_at=datetime(2026, 12, 1, tzinfo=UTC),
+    )
+    assert evaluated.workbook is not None
+    cell = f"{PROFILE.name}!{PROFILE.form.cell('requested_limit')}"
+    assert [issue.location for issue in evaluated.issues if "=1000*120" in issue.message.en] == [
+        cell
+    ]
+    output = tmp_path / "evaluated.xlsx"
+    output.write_bytes(evaluated.workbook)
+    frozen = openpyxl.load_workbook(output)[PROFILE.name][PROFILE.form.cell("requested_limit")]
+    assert (frozen.value, frozen.data_type) == (120000, "n")
+    assert verify_file(output, officials([])).status == "unchanged"
+
+
+def test_a_formula_without_a_saved_result_is_an_error_at_its_cell(
+    filled: tuple[Path, Application], tmp_path: Path
+) -> None:
+    """openpyxl writes formulas without results: nothing to evaluate, so the cell is named."""
+    wb = openpyxl.load_workbook(filled[0], keep_vba=True)
+    assert PROFILE.form is not None
+    wb[PROFILE.name][PROFILE.form.cell("requested_limit")] = "=1000*120"
+    wb.save(tmp_path / "typed.xlsm")
+    exported, issues = export_application(tmp_path / "typed.xlsm")
+    assert exported is None
+    assert [(i.location, i.severity) for i in issues if "no saved result" in i.message.en] == [
+        (f"{PROFILE.name}!{PROFILE.form.cell('requested_limit')}", "error")
+    ]
