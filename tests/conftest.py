@@ -1,7 +1,8 @@
 """Shared fixtures: the shipped policy and prices, a fixed clock, and one sound application.
 
-Hypothesis profiles: `default` (every test run, CI included) and `fuzz` (a long campaign:
-`HYPOTHESIS_PROFILE=fuzz python -m pytest tests/test_fuzz.py`, see README "Fuzzing").
+Hypothesis profiles: `default` (every test run, CI included), `report` (scripts/reliability.py)
+and `fuzz` (a long campaign: `HYPOTHESIS_PROFILE=fuzz python -m pytest tests/test_fuzz.py`, see
+README "Fuzzing").
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from creditbook.prices import PriceTable, default_prices
 Raw = dict[str, Any]
 
 settings.register_profile("default", max_examples=300, deadline=None, print_blob=True)
+settings.register_profile("report", max_examples=5_000, deadline=None, print_blob=True)
 settings.register_profile("fuzz", max_examples=50_000, deadline=None, print_blob=True)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
