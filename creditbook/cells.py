@@ -18,6 +18,8 @@ from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 from typing import Any
 
+from pydantic import BaseModel
+
 from creditbook.labels import LABELS, display
 from creditbook.layout import FLAG_MARK, INPUT_SHEETS, Field, InputSheet, Table
 from creditbook.models import Application
@@ -238,6 +240,13 @@ def _read_field(field: Field, raw: CellValue, path: Path, cell: str, out: Assemb
         return None
 
 
+def _has_default(block: str, field: Field) -> bool:
+    """Whether the contract fills the field in when its cell is blank."""
+    model = Application.model_fields[block].annotation
+    assert isinstance(model, type) and issubclass(model, BaseModel)
+    return not model.model_fields[field.key].is_required()
+
+
 def _read_table(
     sheet: InputSheet, table: Table, rows: Iterable[tuple[int, list[CellValue]]], out: Assembled
 ) -> None:
@@ -281,11 +290,15 @@ def assemble(values: Mapping[str, SheetValues]) -> Assembled:
             )
             for field_, raw in zip(sheet.form.fields, sheet_values.form, strict=True):
                 path = (sheet.form.block, field_.key)
-                value = _read_field(
-                    field_, raw, path, f"{sheet.name}!{sheet.form.cell(field_.key)}", out
-                )
+                cell = f"{sheet.name}!{sheet.form.cell(field_.key)}"
+                value = _read_field(field_, raw, path, cell, out)
                 if value is not None:
                     block[field_.key] = value
+                elif field_.required and is_blank(raw) and _has_default(sheet.form.block, field_):
+                    # marked required (*) in the sheet, though the contract has a default: a blank
+                    # currency must not quietly become CNY
+                    missing = error(path, "必填项缺失", "required field is missing")
+                    out.issues.append(missing.model_copy(update={"cell": cell}))
         for table in sheet.tables:
             _read_table(sheet, table, sheet_values.tables.get(table.name, []), out)
     return out

@@ -6,10 +6,19 @@ from datetime import date, datetime
 from decimal import Decimal
 
 import pytest
+from conftest import SOUND_APPLICATION
 
-from creditbook.cells import CellProblem, SheetValues, assemble, from_cell, locate, to_cell
+from creditbook.cells import (
+    CellProblem,
+    SheetValues,
+    assemble,
+    from_cell,
+    locate,
+    sheet_values_of,
+    to_cell,
+)
 from creditbook.layout import BUFFERS, CONSUMPTION, INPUT_SHEETS, PROFILE, STOP_LOSS, Field
-from creditbook.models import Action, EntityType
+from creditbook.models import Action, Application, EntityType
 from creditbook.records import error, text
 
 MONEY = Field("amount", text("金额", "Amount"), "money")
@@ -115,13 +124,18 @@ def test_to_cell_shows_dropdown_text_and_ticks() -> None:
 
 
 def _empty_values() -> dict[str, SheetValues]:
-    return {
+    """Every input blank but the currency (required in the sheet, defaulted in the contract)."""
+    values = {
         sheet.name: SheetValues(
             form=[None] * len(sheet.form.fields) if sheet.form else [],
             tables={table.name: [] for table in sheet.tables},
         )
         for sheet in INPUT_SHEETS
     }
+    assert PROFILE.form is not None
+    keys = [field.key for field in PROFILE.form.fields]
+    values[PROFILE.name].form[keys.index("currency")] = "CNY"
+    return values
 
 
 def test_blank_rows_inside_a_table_are_skipped_and_rows_keep_their_cells() -> None:
@@ -182,4 +196,16 @@ def test_locate_uses_the_nearest_enclosing_cell() -> None:
         f"Profile!{PROFILE.form.cell('credit_code')}",
         f"Consumption!B{CONSUMPTION.tables[0].header_row}",
         f"StopLoss!B{STOP_LOSS.tables[0].header_row}",
+    ]
+
+
+def test_a_blank_required_cell_with_a_contract_default_is_still_required() -> None:
+    """The sheet marks the currency required (*): a blank one must not quietly become CNY."""
+    values = sheet_values_of(Application.model_validate(SOUND_APPLICATION))
+    assert PROFILE.form is not None
+    keys = [field.key for field in PROFILE.form.fields]
+    values[PROFILE.name].form[keys.index("currency")] = None
+    assembled = assemble(values)
+    assert [(i.location, i.message.en) for i in assembled.issues] == [
+        (f"{PROFILE.name}!{PROFILE.form.cell('currency')}", "required field is missing")
     ]
