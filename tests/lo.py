@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
@@ -20,23 +21,29 @@ needs_soffice = pytest.mark.skipif(
 )
 
 
-def convert(source: Path, extension: str, out_dir: Path, timeout: int = 180) -> Path:
-    """Convert ``source`` to ``extension`` (ods, xlsx, pdf) in ``out_dir``; return the new file."""
-    profile = out_dir.absolute() / "lo-profile"
+def soffice(
+    sources: Sequence[Path], extension: str, out_dir: Path, profile: Path, timeout: int
+) -> subprocess.CompletedProcess[str]:
+    """One headless soffice run converting ``sources`` into ``out_dir``, with its own profile."""
     command = [
         "timeout",  # GNU timeout signals soffice's whole process group
         str(timeout),
         "soffice",
-        f"-env:UserInstallation={profile.as_uri()}",
+        f"-env:UserInstallation={profile.absolute().as_uri()}",
         "--headless",
         "--norestore",
         "--convert-to",
         extension,
         "--outdir",
         str(out_dir),
-        str(source),
+        *map(str, sources),
     ]
-    result = subprocess.run(command, capture_output=True, text=True, check=False)
+    return subprocess.run(command, capture_output=True, text=True, check=False)
+
+
+def convert(source: Path, extension: str, out_dir: Path, timeout: int = 180) -> Path:
+    """Convert ``source`` to ``extension`` (ods, xlsx, pdf) in ``out_dir``; return the new file."""
+    result = soffice([source], extension, out_dir, out_dir / "lo-profile", timeout)
     converted = out_dir / f"{source.stem}.{extension}"
     if result.returncode != 0 or not converted.exists():
         raise AssertionError(

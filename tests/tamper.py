@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Literal
 
 import openpyxl
+from lo import soffice
 from openpyxl.utils.cell import coordinate_from_string
 from openpyxl.workbook.workbook import Workbook
 
@@ -524,20 +525,8 @@ def convert_all(files: Sequence[Path], extension: str, out_dir: Path, profiles: 
     chunks = [list(files[k::WORKERS]) for k in range(WORKERS) if files[k::WORKERS]]
 
     def run(k: int) -> subprocess.CompletedProcess[str]:
-        command = [
-            "timeout",
-            str(120 + 10 * len(chunks[k])),
-            "soffice",
-            f"-env:UserInstallation={(profiles / f'lo-profile-{k}').absolute().as_uri()}",
-            "--headless",
-            "--norestore",
-            "--convert-to",
-            extension,
-            "--outdir",
-            str(out_dir),
-            *map(str, chunks[k]),
-        ]
-        return subprocess.run(command, capture_output=True, text=True, check=False)
+        timeout = 120 + 10 * len(chunks[k])
+        return soffice(chunks[k], extension, out_dir, profiles / f"lo-profile-{k}", timeout)
 
     with ThreadPoolExecutor(len(chunks)) as pool:
         runs = list(pool.map(run, range(len(chunks))))

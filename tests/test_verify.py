@@ -9,43 +9,29 @@ import subprocess
 import sys
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 
 import openpyxl
 import pytest
 from lo import convert, needs_soffice
-from tamper import another_value, input_cells
+from tamper import another_value, evaluate, input_cells, with_playbook
 
 from creditbook.batch import officials
-from creditbook.cells import CellValue, sheet_values_of
+from creditbook.cells import CellValue
 from creditbook.inputs import application_of
 from creditbook.labels import display
-from creditbook.layout import APPROVAL_SHEET, FLAG_MARK, INPUT_SHEETS, STOP_LOSS
+from creditbook.layout import APPROVAL_SHEET, FLAG_MARK, INPUT_SHEETS
 from creditbook.models import Procurement
-from creditbook.policy import default_policy
 from creditbook.verify import Verification, verify_file
-from creditbook.workbooks import evaluate_workbook, export_application
-from creditbook.xlsx import read_inputs, write_sheet_values
+from creditbook.xlsx import read_inputs
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = sorted((ROOT / "workbook" / "examples").glob("*.xlsm"))
 LISTED = ROOT / "workbook" / "examples" / "listed_company.xlsm"
 OFFICIALS = officials([])
 STEP_TWO = ("notify", "pause_new_quota", "disable_high_cost_models")  # StopLoss row 7 actions
-
-
-def evaluate(source: Path, target: Path) -> Path:
-    result = evaluate_workbook(
-        source,
-        officials=OFFICIALS,
-        evaluated_by="test",
-        evaluated_at=datetime(2026, 12, 1, 9, 30, tzinfo=UTC),
-    )
-    assert result.workbook is not None, result.issues
-    target.write_bytes(result.workbook)
-    return target
 
 
 def edited(source: Path, target: Path, cells: Mapping[str, CellValue]) -> Path:
@@ -69,19 +55,6 @@ def evaluated(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     paths = {source.stem: evaluate(source, folder / source.name) for source in EXAMPLES}
     paths["stop_loss"] = evaluate(with_playbook(folder / "filled.xlsm"), folder / "stop_loss.xlsm")
     return paths
-
-
-def with_playbook(target: Path) -> Path:
-    """The listed company with the policy's default playbook typed into the StopLoss sheet; its
-    first step (row 6): over limit 80% → notify; recovery: payment received, usage normalized;
-    its second (row 7): over limit 100% → notify, pause new quota, disable high-cost models."""
-    app, issues = export_application(LISTED)
-    assert app is not None, issues
-    playbook = app.model_copy(update={"stop_loss": default_policy().stop_loss})
-    wb = openpyxl.load_workbook(LISTED, keep_vba=True)
-    write_sheet_values(wb, sheet_values_of(playbook), sheets=(STOP_LOSS,))
-    wb.save(target)
-    return target
 
 
 @pytest.fixture(scope="module")
