@@ -41,6 +41,9 @@ EXCEL_ERRORS = (
 EXCEL_EPOCH = date(1899, 12, 30)
 TRUE_MARKS = {FLAG_MARK, "✔", "√", "x", "y", "yes", "true", "1", "是", "对"}
 FALSE_MARKS = {"", "n", "no", "false", "0", "否"}
+# Digits before the point: Excel keeps 15 significant digits, the contract's largest bound is 10^12;
+# a text such as 1e999999 would otherwise take minutes to become an integer.
+MAX_MAGNITUDE = 15
 MULTIPLIERS = {"万": Decimal(10_000), "亿": Decimal(100_000_000)}
 CURRENCY_MARKS = re.compile(r"^(CNY|RMB|USD|US\$|[¥￥$])|(元|CNY|RMB|USD)$", re.IGNORECASE)
 DATE_TEXT = re.compile(r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?$")
@@ -94,6 +97,9 @@ def _number_text(value: str) -> Decimal:
         raise CellProblem(f"不是数字：{value!r}", f"not a number: {value!r}") from None
     if not number.is_finite():
         raise CellProblem("必须是有限数字", "must be a finite number")
+    if number.adjusted() > MAX_MAGNITUDE:  # before scaling: 1e9999999 × 万 overflows Decimal
+        shown = value if len(value) <= 40 else f"{value[:37]}..."
+        raise CellProblem(f"数字过大：{shown!r}", f"unrealistically large: {shown!r}")
     return -number * scale if negative else number * scale
 
 

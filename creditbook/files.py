@@ -52,7 +52,8 @@ MAX_INPUT_BYTES = 8 * 1024 * 1024
 UTF16_MARKS = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
 
 
-def _refused(path: Path, zh: str, en: str) -> InputError:
+def refused(path: Path, zh: str, en: str) -> InputError:
+    """A file that cannot be used at all, located at the file."""
     return InputError([error((str(path),), zh, en)])
 
 
@@ -62,13 +63,13 @@ def _read_text(path: Path) -> str:
         with path.open("rb") as stream:
             data = stream.read(MAX_INPUT_BYTES + 1)
     except FileNotFoundError:
-        raise _refused(path, "文件不存在", "file not found") from None
+        raise refused(path, "文件不存在", "file not found") from None
     except OSError as exc:
-        raise _refused(path, f"无法读取：{exc.strerror}", f"cannot read: {exc.strerror}") from None
+        raise refused(path, f"无法读取：{exc.strerror}", f"cannot read: {exc.strerror}") from None
     if len(data) > MAX_INPUT_BYTES:
-        raise _refused(path, "文件超过 8 MiB，过大", "file is larger than 8 MiB, too large")
+        raise refused(path, "文件超过 8 MiB，过大", "file is larger than 8 MiB, too large")
     if data.startswith(UTF16_MARKS) or b"\x00" in data:
-        raise _refused(
+        raise refused(
             path,
             "文件不是 UTF-8 文本（像是 UTF-16 或二进制文件），请另存为 UTF-8",
             "file is not UTF-8 text (it looks like UTF-16, or binary); save it as UTF-8",
@@ -76,7 +77,7 @@ def _read_text(path: Path) -> str:
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise _refused(
+        raise refused(
             path,
             f"文件不是 UTF-8 文本（第 {exc.start} 字节）",
             f"file is not UTF-8 text (byte {exc.start})",
@@ -132,7 +133,7 @@ def read_application_json(path: Path) -> Any:
             return Decimal(literal)
         except InvalidOperation:  # an exponent beyond ±999,999,999,999,999,999
             shown = literal if len(literal) <= 40 else literal[:37] + "..."
-            raise _refused(
+            raise refused(
                 path, f"数字超出范围：{shown}", f"number out of range: {shown}"
             ) from None
 
@@ -151,7 +152,7 @@ def read_application_json(path: Path) -> Any:
             [error((where,), f"不是有效的 JSON：{exc.msg}", f"not valid JSON: {exc.msg}")]
         ) from None
     except RecursionError:
-        raise _refused(path, "JSON 嵌套层数过多", "JSON is nested too deeply") from None
+        raise refused(path, "JSON 嵌套层数过多", "JSON is nested too deeply") from None
     issues = _repeated_keys(raw, repeated) if repeated else []
     if issues:
         raise InputError(issues)

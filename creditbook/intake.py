@@ -21,8 +21,7 @@ import olefile
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import fromstring, iterparse
 
-from creditbook.files import InputError
-from creditbook.records import error
+from creditbook.files import InputError, refused
 
 MiB = 2**20
 MAX_FILE_BYTES = 32 * MiB
@@ -33,10 +32,6 @@ MAX_SHEET_BYTES = 8 * MiB
 XML_PARTS = (".xml", ".rels")
 OLE_MAGIC = bytes.fromhex("D0CF11E0A1B11AE1")
 EXTERNAL_LINKS = "xl/externalLinks/"
-
-
-def _refused(path: Path, zh: str, en: str) -> InputError:
-    return InputError([error((str(path),), zh, en)])
 
 
 def _mb(size: int) -> str:
@@ -50,17 +45,17 @@ def check_workbook_file(path: Path) -> None:
             head = stream.read(len(OLE_MAGIC))
             size = path.stat().st_size
     except FileNotFoundError:
-        raise _refused(path, "文件不存在", "file not found") from None
+        raise refused(path, "文件不存在", "file not found") from None
     except IsADirectoryError:
-        raise _refused(path, "这是文件夹，不是工作簿", "a folder, not a workbook") from None
+        raise refused(path, "这是文件夹，不是工作簿", "a folder, not a workbook") from None
     except OSError as exc:
-        raise _refused(path, f"无法读取：{exc.strerror}", f"cannot read: {exc.strerror}") from None
+        raise refused(path, f"无法读取：{exc.strerror}", f"cannot read: {exc.strerror}") from None
     if head == OLE_MAGIC:
         raise _ole_problem(path)
     if size == 0:
-        raise _refused(path, "文件为空", "the file is empty")
+        raise refused(path, "文件为空", "the file is empty")
     if size > MAX_FILE_BYTES:
-        raise _refused(
+        raise refused(
             path,
             f"文件 {_mb(size)}，超过上限 {_mb(MAX_FILE_BYTES)}",
             f"the file is {_mb(size)}, over the {_mb(MAX_FILE_BYTES)} limit",
@@ -73,13 +68,13 @@ def check_workbook_file(path: Path) -> None:
                 if info.filename.endswith(XML_PARTS):
                     _check_prolog(path, package, info)
     except zipfile.BadZipFile:
-        raise _refused(
+        raise refused(
             path,
             "不是 Excel 工作簿（.xlsx/.xlsm），或文件已损坏、被截断",
             "not an Excel workbook (.xlsx/.xlsm), or the file is damaged or truncated",
         ) from None
     except (RuntimeError, NotImplementedError) as exc:  # an encrypted or exotic zip member
-        raise _refused(
+        raise refused(
             path, f"工作簿包无法读取：{exc}", f"the workbook package cannot be read: {exc}"
         ) from None
 
@@ -92,14 +87,14 @@ def _ole_problem(path: Path) -> InputError:
     except Exception:  # a damaged compound file: olefile's failures have no common type
         encrypted = False
     if encrypted:
-        return _refused(
+        return refused(
             path,
             "工作簿设有打开密码（已加密）：请在 Excel 中取消密码（文件 ▸ 信息 ▸ 保护工作簿 ▸ "
             "用密码进行加密，清空）后另存",
             "the workbook is encrypted with a password: remove it in Excel (File ▸ Info ▸ "
             "Protect Workbook ▸ Encrypt with Password, clear it) and save again",
         )
-    return _refused(
+    return refused(
         path,
         "这是旧版二进制格式（.xls）或已损坏的 Office 文件：请在 Excel 中另存为 .xlsm",
         "this is the old binary format (.xls) or a damaged Office file: save it as .xlsm in Excel",
@@ -114,7 +109,7 @@ def _check_sizes(path: Path, members: list[zipfile.ZipInfo]) -> None:
         return
     largest = max(members, key=lambda info: info.file_size)
     ratio = largest.file_size / max(largest.compress_size, 1)
-    raise _refused(
+    raise refused(
         path,
         f"解压后 {_mb(expanded)}（其中工作表 {_mb(sheet_bytes)}；最大部件 {largest.filename} "
         f"{_mb(largest.file_size)}，压缩比 {ratio:,.0f} 倍），超过上限（共 "
@@ -145,7 +140,7 @@ def _check_links(path: Path, package: zipfile.ZipFile) -> None:
         except (KeyError, ParseError, DefusedXmlException):
             targets.append(link)
     listed = ", ".join(sorted(set(targets)))
-    raise _refused(
+    raise refused(
         path,
         f"工作簿链接到外部文件（{listed}）：链接的值在审批后可能改变。请在 Excel 中"
         "（数据 ▸ 编辑链接 ▸ 断开链接）断开后另存",
@@ -161,7 +156,7 @@ def _check_prolog(path: Path, package: zipfile.ZipFile, info: zipfile.ZipInfo) -
             for _ in iterparse(stream, events=("start",), forbid_dtd=True):
                 return
     except DefusedXmlException:
-        raise _refused(
+        raise refused(
             path,
             f"部件 {info.filename} 含 XML 文档类型声明（DTD/实体）：Excel 从不写入，"
             "这是实体膨胀或外部实体攻击的手法，拒绝读取",

@@ -122,8 +122,12 @@ def report(
              f"{kills.new_complete} / {kills.partial}", "partial 0"),
             ("Full disk, read-only, full temporary folder: clean error, nothing lost",
              f"{clean_faults} of {len(faults)}", "all"),
-            ("Single-cell input edits flagged by verify", f"{flagged} of {should_flag} "
+            ("Random single-cell edits of evaluated workbooks", len(edits.edits), "1,000"),
+            ("… that change the inputs, flagged by verify", f"{flagged} of {should_flag} "
              f"({len(edits.missed)} missed)", "all"),
+            ("… that keep the meaning (150000 → \"150,000\"), reported unchanged",
+             f"{len(edits.edits) - should_flag - len(edits.false_alarms)} of "
+             f"{len(edits.edits) - should_flag}", "all"),
             ("Open-and-save round trips: false alarms", f"{len(trips.false_alarms)} of "
              f"{len(trips.trips)}", "0"),
             (f"Fuzzing (hypothesis profile `{fuzz_profile}`)", fuzz_summary,

@@ -1,13 +1,16 @@
 """Runs one corpus case through the real `creditbook evaluate` and measures what it took.
 
-The command runs in its own process, reaped with `os.wait4`, so its peak resident memory is its
-own; `hashlib` proves the input file byte-identical afterwards.
+The command's peak resident memory comes from `os.wait4` in a small launcher process that forks
+and execs it: Linux keeps the memory high-water mark a process had before `exec` in the one it
+reports after, so a command started straight from this (large) test process would show the test
+process's peak. `hashlib` proves the input file byte-identical afterwards.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
+import signal
 import subprocess
 import sys
 import threading
@@ -20,6 +23,16 @@ from corpus.json_cases import JsonCase
 
 ROOT = Path(__file__).resolve().parents[2]
 HANG_GUARD = 120  # seconds: a case still running by then is killed and reported as a hang
+LAUNCHER = """
+import os, sys
+pid = os.fork()
+if pid == 0:
+    os.execv(sys.executable, [sys.executable, *sys.argv[2:]])
+_, status, usage = os.wait4(pid, 0)
+with open(sys.argv[1], "w") as peak:
+    peak.write(str(usage.ru_maxrss))
+sys.exit(os.waitstatus_to_exitcode(status))
+"""
 
 
 @dataclass(frozen=True)
@@ -54,24 +67,25 @@ def creditbook(args: list[str], cwd: Path) -> Run:
     """`python -m creditbook ARGS` in `cwd`, measured."""
     paths = [str(ROOT), *filter(None, os.environ.get("PYTHONPATH", "").split(os.pathsep))]
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(paths), "PYTHONIOENCODING": "utf-8"}
-    stdout, stderr = cwd / ".stdout", cwd / ".stderr"
+    stdout, stderr, peak = cwd / ".stdout", cwd / ".stderr", cwd / ".peak"
+    peak.unlink(missing_ok=True)
+    command = [sys.executable, "-c", LAUNCHER, str(peak), "-m", "creditbook", *args]
     with stdout.open("wb") as out, stderr.open("wb") as err:
         started = time.perf_counter()
         process = subprocess.Popen(
-            [sys.executable, "-m", "creditbook", *args], cwd=cwd, stdout=out, stderr=err, env=env
+            command, cwd=cwd, stdout=out, stderr=err, env=env, start_new_session=True
         )
-        guard = threading.Timer(HANG_GUARD, process.kill)
+        guard = threading.Timer(HANG_GUARD, os.killpg, (process.pid, signal.SIGKILL))
         guard.start()
-        _, status, usage = os.wait4(process.pid, 0)
+        code = process.wait()
         seconds = time.perf_counter() - started
         guard.cancel()
-    process.returncode = os.waitstatus_to_exitcode(status)
     return Run(
-        process.returncode,
+        code,
         stdout.read_text("utf-8", "replace"),
         stderr.read_text("utf-8", "replace"),
         seconds,
-        usage.ru_maxrss / 1024,  # Linux: KiB
+        int(peak.read_text()) / 1024 if peak.exists() else float("inf"),  # Linux: KiB
     )
 
 
