@@ -1,7 +1,7 @@
 """Measure how creditbook stands up to broken and hostile input, faults and tampering, and write
 the figures to docs/reliability.md.
 
-    python scripts/reliability.py            # the full run (about 15 minutes on 2 cores)
+    python scripts/reliability.py            # the full run (about 12 minutes on 2 cores)
     python scripts/reliability.py --quick    # small counts, to try the script itself
 
 It runs the same machinery as the tests (tests/corpus, tests/faults.py, tests/tamper.py,
@@ -198,7 +198,8 @@ def report(
             "Random single-cell edits of input cells in evaluated workbooks, each saved and "
             "checked with `creditbook verify`. `same` counts edits that keep the meaning "
             "(such as 150000 → \"150,000\"): verify compares meaning, so these must stay "
-            "unchanged and are not counted as misses.",
+            "unchanged and are not counted as misses. Edits of the Policy and Prices sheets are "
+            "named by sheet: verify reports a changed policy or price table as a whole.",
             table(("edit kind", "tried", "flagged", "missed", "same meaning", "cell named",
                    "row named", "sheet named"), kinds_rows),
             table(("round trip", "trips", "saves each", "false alarms"), trip_rows),
