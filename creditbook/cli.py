@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import os
 import shutil
@@ -457,7 +458,16 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _utf8_when_piped() -> None:
+    """Output into a pipe or file is UTF-8 whatever the locale: a Windows pipe defaults to GBK or
+    cp1252, which cannot encode every customer name. A console keeps its own encoding."""
+    for stream in (sys.stdout, sys.stderr):
+        if isinstance(stream, io.TextIOWrapper) and not stream.isatty():
+            stream.reconfigure(encoding="utf-8")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    _utf8_when_piped()
     args = build_parser().parse_args(argv)
     try:
         code: int = args.run(args)

@@ -437,3 +437,20 @@ def test_a_file_that_cannot_be_written_is_a_plain_error_not_a_traceback(tmp_path
     assert run.returncode == 2
     assert_no_traceback(run)
     assert "cannot read or write" in run.stderr and "not-a-folder" in run.stderr
+
+
+def test_piped_output_is_utf8_whatever_the_locale(tmp_path: Path) -> None:
+    """A Windows pipe defaults to GBK, which has no emoji: the decision still comes out whole."""
+    data = example_data("listed_company.json")
+    data["profile"]["customer_name"] = "笑脸 😀 Co."
+    application = tmp_path / "emoji.json"
+    application.write_text(json.dumps(data, ensure_ascii=False), "utf-8")
+    run = subprocess.run(
+        [sys.executable, "-m", "creditbook", "evaluate", "--input", str(application), "--json"],
+        capture_output=True,
+        env={**os.environ, "PYTHONIOENCODING": "gbk"},
+        timeout=120,
+        check=False,
+    )
+    assert run.returncode == 0, run.stderr.decode("utf-8", "replace")
+    assert json.loads(run.stdout.decode("utf-8"))["customer_name"] == "笑脸 😀 Co."
