@@ -11,6 +11,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
+    BeforeValidator,
     Field,
     GetCoreSchemaHandler,
     GetJsonSchemaHandler,
@@ -52,6 +53,7 @@ class AtMost:
         whole = source is int
 
         def check(value: Any, convert: ValidatorFunctionWrapHandler) -> Any:
+            value = _not_bool(value)
             if isinstance(value, Decimal) and value.is_finite():
                 if value.copy_abs() > self.most:
                     raise self._refusal()
@@ -109,8 +111,15 @@ PositiveMoney = Annotated[Money, Field(gt=0), AtMost(MAX_MONEY)]
 TokenVolume = Annotated[Number, Field(ge=0), AtMost(MAX_MTOK_MONTH)]
 Days = Annotated[int, Field(ge=0), AtMost(MAX_DAYS)]
 Events = Annotated[int, Field(ge=0), AtMost(MAX_EVENTS)]
-PaymentTermsDays = Literal[0, 15, 30, 45, 60, 90]
-BillingCycleDays = Literal[7, 15, 30]
+def _not_bool(value: Any) -> Any:
+    """true and false equal 1 and 0 in Python: refused where a number is meant."""
+    if isinstance(value, bool):
+        raise PydanticCustomError("number_not_bool", "must be a number, not true/false")
+    return value
+
+
+PaymentTermsDays = Annotated[Literal[0, 15, 30, 45, 60, 90], BeforeValidator(_not_bool)]
+BillingCycleDays = Annotated[Literal[7, 15, 30], BeforeValidator(_not_bool)]
 
 
 class EntityType(StrEnum):

@@ -84,6 +84,8 @@ def _field_message(kind: str, ctx: Mapping[str, Any], value: Any) -> tuple[str, 
         return f"数值大得不现实（上限 {most}）", f"is unrealistically large (at most {most})"
     if kind == "whole_number":
         return f"必须是整数，收到 {got}", f"must be a whole number, got {got}"
+    if kind == "number_not_bool":
+        return f"应为数字，不是是/否：{got}", f"must be a number, not true/false: {got}"
     if kind == "unprintable":
         code = ctx.get("code")
         return (

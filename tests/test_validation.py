@@ -495,3 +495,23 @@ def test_an_unknown_key_that_cannot_be_shown_as_is_is_quoted(
 ) -> None:
     _, issues = parse_application(base_application(profile(**{key: 1})))
     assert [issue.location for issue in issues] == [location]
+
+
+@pytest.mark.parametrize(
+    ("override", "location"),
+    [
+        (profile(years_in_business=True), "profile.years_in_business"),
+        (profile(overdue_events_12m=True), "profile.overdue_events_12m"),
+        (profile(requested_limit=False), "profile.requested_limit"),
+        (profile(payment_terms_days=False), "profile.payment_terms_days"),
+        (buffers(billing_cycle_days=True), "buffers.billing_cycle_days"),
+    ],
+)
+def test_true_or_false_is_not_a_number(
+    base_application: Callable[..., dict[str, Any]], override: dict[str, Any], location: str
+) -> None:
+    """Python's true == 1 and false == 0 must not turn a JSON boolean into a count or a term."""
+    _, issues = parse_application(base_application(override))
+    assert [(i.location, i.message.en.partition(":")[0]) for i in issues] == [
+        (location, "must be a number, not true/false")
+    ]
