@@ -40,6 +40,7 @@ from creditbook.simulate import (  # noqa: E402
     LINE_SCALE,
     RATIO_SCALE,
     YEARS_SCALE,
+    decision_figures,
     differs,
     evaluate_frame,
 )
@@ -209,14 +210,8 @@ def draft_policy() -> Policy:
 
 
 def engine_figures(app: Application, policy: Policy) -> tuple[Any, ...]:
-    decision = evaluate(app, policy, default_prices(), evaluated_at=datetime.now(UTC))
-    return (
-        decision.tier,
-        decision.score,
-        decision.decision.value,
-        int(decision.approved_limit * 100),
-        decision.structure.value,
-        int(decision.exposure.unsecured_exposure * 100),
+    return decision_figures(
+        evaluate(app, policy, default_prices(), evaluated_at=datetime.now(UTC))
     )
 
 

@@ -24,6 +24,7 @@ from creditbook.labels import LABELS, display
 from creditbook.layout import FLAG_MARK, INPUT_SHEETS, Field, InputSheet, Table
 from creditbook.models import Application
 from creditbook.records import Issue, Path, error
+from creditbook.validation import MISSING
 
 CellValue = str | int | float | Decimal | bool | date | datetime | None
 EXCEL_ERRORS = (
@@ -242,7 +243,7 @@ def _read_field(field: Field, raw: CellValue, path: Path, cell: str, out: Assemb
     try:
         return from_cell(field, raw)
     except CellProblem as problem:
-        out.issues.append(error(path, problem.zh, problem.en).model_copy(update={"cell": cell}))
+        out.issues.append(error(path, problem.zh, problem.en).at(cell))
         return None
 
 
@@ -287,7 +288,7 @@ def assemble(values: Mapping[str, SheetValues]) -> Assembled:
             missing = error(
                 (block,), f"缺少工作表 {sheet.name}", f"the sheet {sheet.name} is missing"
             )
-            out.issues.append(missing.model_copy(update={"cell": sheet.name}))
+            out.issues.append(missing.at(sheet.name))
             continue
         if sheet.form:
             block = out.raw.setdefault(sheet.form.block, {})
@@ -303,8 +304,7 @@ def assemble(values: Mapping[str, SheetValues]) -> Assembled:
                 elif field_.required and is_blank(raw) and _has_default(sheet.form.block, field_):
                     # marked required (*) in the sheet, though the contract has a default: a blank
                     # currency must not quietly become CNY
-                    missing = error(path, "必填项缺失", "required field is missing")
-                    out.issues.append(missing.model_copy(update={"cell": cell}))
+                    out.issues.append(error(path, *MISSING).at(cell))
         for table in sheet.tables:
             _read_table(sheet, table, sheet_values.tables.get(table.name, []), out)
     return out
@@ -318,7 +318,7 @@ def locate(issues: Iterable[Issue], cells: Mapping[Path, str]) -> list[Issue]:
         while path and path not in cells:
             path = path[:-1]
         located.append(
-            issue.model_copy(update={"cell": cells[path]}) if path and issue.cell is None else issue
+            issue.at(cells[path]) if path and issue.cell is None else issue
         )
     return located
 

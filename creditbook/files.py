@@ -52,9 +52,9 @@ MAX_INPUT_BYTES = 8 * 1024 * 1024
 UTF16_MARKS = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
 
 
-def refused(path: Path, zh: str, en: str) -> InputError:
-    """A file that cannot be used at all, located at the file."""
-    return InputError([error((str(path),), zh, en)])
+def refused(where: Path | str, zh: str, en: str) -> InputError:
+    """A file (or a sheet of it) that cannot be used at all, located there."""
+    return InputError([error((str(where),), zh, en)])
 
 
 def _read_text(path: Path) -> str:

@@ -84,7 +84,7 @@ def policy_from_rows(rows: Sequence[PolicyRow] | None) -> tuple[Policy | None, l
                 f"政策表无效：{detail['msg']}",
                 f"the Policy sheet is not valid: {detail['msg']}",
             )
-            issues.append(issue.model_copy(update={"cell": _policy_cell(rows, path)}))
+            issues.append(issue.at(_policy_cell(rows, path)))
         return None, issues
     except ValueError as exc:
         return None, [

@@ -116,6 +116,10 @@ class Issue(Frozen):
     def render(self, lang: Lang = "both") -> str:
         return f"{self.location}: {self.message.render(lang)}"
 
+    def at(self, cell: str) -> Issue:
+        """The same issue, located at a workbook cell (or sheet)."""
+        return self.model_copy(update={"cell": cell})
+
 
 def error(path: Path, zh: str, en: str) -> Issue:
     return Issue(severity=Severity.ERROR, path=path, message=text(zh, en))

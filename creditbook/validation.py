@@ -64,12 +64,15 @@ def _shown(value: Any) -> str:
     return shown if len(shown) <= 40 else shown[:37] + "..."
 
 
+MISSING = ("必填项缺失", "required field is missing")
+
+
 def _field_message(kind: str, ctx: Mapping[str, Any], value: Any) -> tuple[str, str]:
     got = _shown(value)
     bound = {"greater_than": ("gt", ">"), "greater_than_equal": ("ge", "≥")}
     bound |= {"less_than": ("lt", "<"), "less_than_equal": ("le", "≤")}
     if kind == "missing":
-        return "必填项缺失", "required field is missing"
+        return MISSING
     if kind == "extra_forbidden":
         return f"未知字段（是否拼写错误？）：{got}", f"unknown field (a typo?): {got}"
     if kind in ("enum", "literal_error"):

@@ -18,7 +18,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from creditbook.approval import FIRST_COLUMN, SNAPSHOT_COLUMN, Plan
 from creditbook.cells import CellValue, SheetValues
-from creditbook.files import InputError, unreadable_workbook
+from creditbook.files import refused, unreadable_workbook
 from creditbook.inputs import PolicyRow, WorkbookInputs, inputs_from, policy_rows, price_rows
 from creditbook.intake import check_workbook_file
 from creditbook.layout import (
@@ -58,15 +58,11 @@ def _last_row(ws: Worksheet, first: int, last: int, place: str) -> int:
     """The last row to read: `last`, but not below the sheet's last cell; at most MAX_ROWS rows."""
     last = min(last, max(ws.max_row, first))
     if last - first + 1 > MAX_ROWS:
-        raise InputError(
-            [
-                error(
-                    (ws.title,),
-                    f"{place} 延伸到第 {last:,} 行，超过 {MAX_ROWS:,} 行的上限：请删除下方多余的行",
-                    f"{place} reaches row {last:,}, beyond the limit of {MAX_ROWS:,} rows: "
-                    "delete the surplus rows below",
-                )
-            ]
+        raise refused(
+            ws.title,
+            f"{place} 延伸到第 {last:,} 行，超过 {MAX_ROWS:,} 行的上限：请删除下方多余的行",
+            f"{place} reaches row {last:,}, beyond the limit of {MAX_ROWS:,} rows: "
+            "delete the surplus rows below",
         )
     return last
 
@@ -79,14 +75,10 @@ def table_span(ws: Worksheet, table: Table) -> tuple[int, int]:
         try:
             last = max(range_boundaries(ref)[3] or 0, table.first_data_row)
         except (TypeError, ValueError):
-            raise InputError(
-                [
-                    error(
-                        (ws.title,),
-                        f"表 {table.name} 的范围 {ref!r} 不是单元格区域",
-                        f"table {table.name}'s range {ref!r} is not a cell range",
-                    )
-                ]
+            raise refused(
+                ws.title,
+                f"表 {table.name} 的范围 {ref!r} 不是单元格区域",
+                f"table {table.name}'s range {ref!r} is not a cell range",
             ) from None
     place = f"{ws.title}!{table.letter(0)}{table.header_row} {table.name}"
     return table.first_data_row, _last_row(ws, table.first_data_row, last, place)
@@ -218,18 +210,18 @@ def load(path: Path, *, data_only: bool = True) -> Workbook:
             wb = load_workbook(path, data_only=data_only, keep_vba=True)
     except Exception as exc:  # any parser failure on a foreign file is a fault of the file
         raise unreadable_workbook(path, exc) from None
-    _freeze_kept_parts(wb)
+    _kept_parts_read_only(wb)
     return wb
 
 
 def from_bytes(data: bytes) -> Workbook:
     """A workbook of our own making (the template), opened for filling in."""
     wb = load_workbook(io.BytesIO(data), keep_vba=True)
-    _freeze_kept_parts(wb)
+    _kept_parts_read_only(wb)
     return wb
 
 
-def _freeze_kept_parts(wb: Workbook) -> None:
+def _kept_parts_read_only(wb: Workbook) -> None:
     """openpyxl keeps the parts it does not parse (VBA, ribbon) in a zip opened for appending over
     a BytesIO. When the garbage collector finalizes the buffer first, the zip's own finalizer fails
     while writing its directory and prints a traceback. A read-only copy has nothing to write."""
@@ -352,30 +344,20 @@ def freeze_formulas(wb: Workbook, path: Path) -> list[Issue]:
         write_text_safe(cell, value)
         if value is None:
             issues.append(
-                located(
-                    error(
-                        (where,),
-                        f"公式 {formula} 没有保存的计算结果：请在 Excel 中打开并保存，或直接填写数值",
-                        f"the formula {formula} has no saved result: open and save the workbook "
-                        "in Excel, or type the value",
-                    ),
-                    where,
-                )
+                error(
+                    (where,),
+                    f"公式 {formula} 没有保存的计算结果：请在 Excel 中打开并保存，或直接填写数值",
+                    f"the formula {formula} has no saved result: open and save the workbook "
+                    "in Excel, or type the value",
+                ).at(where)
             )
         else:
             issues.append(
-                located(
-                    warning(
-                        (where,),
-                        f"公式 {formula} 已按其计算结果 {value} 评估，评估后的工作簿保存该值",
-                        f"the formula {formula} was evaluated as its result {value}, which the "
-                        "evaluated workbook keeps in its place",
-                    ),
-                    where,
-                )
+                warning(
+                    (where,),
+                    f"公式 {formula} 已按其计算结果 {value} 评估，评估后的工作簿保存该值",
+                    f"the formula {formula} was evaluated as its result {value}, which the "
+                    "evaluated workbook keeps in its place",
+                ).at(where)
             )
     return issues
-
-
-def located(issue: Issue, cell: str) -> Issue:
-    return issue.model_copy(update={"cell": cell})

@@ -10,11 +10,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def run_evaluate(*args: str | Path, cwd: Path) -> subprocess.CompletedProcess[str]:
-    """`python -m creditbook evaluate ARGS` in `cwd`."""
+def run_creditbook(*args: str | Path, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
+    """`python -m creditbook ARGS` in `cwd`."""
     paths = [str(ROOT), *filter(None, os.environ.get("PYTHONPATH", "").split(os.pathsep))]
     return subprocess.run(
-        [sys.executable, "-m", "creditbook", "evaluate", *map(str, args)],
+        [sys.executable, "-m", "creditbook", *map(str, args)],
         cwd=cwd,
         capture_output=True,
         text=True,
@@ -22,3 +22,8 @@ def run_evaluate(*args: str | Path, cwd: Path) -> subprocess.CompletedProcess[st
         check=False,
         env={**os.environ, "PYTHONPATH": os.pathsep.join(paths)},
     )
+
+
+def run_evaluate(*args: str | Path, cwd: Path) -> subprocess.CompletedProcess[str]:
+    """`python -m creditbook evaluate ARGS` in `cwd`."""
+    return run_creditbook("evaluate", *args, cwd=cwd)

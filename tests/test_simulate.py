@@ -6,7 +6,6 @@ import json
 import random
 import shutil
 import subprocess
-import sys
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from enum import Enum
@@ -17,6 +16,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
+from cli_run import run_creditbook
 from openpyxl import load_workbook
 
 from creditbook.assess import parse_and_validate
@@ -27,6 +27,7 @@ from creditbook.policy import Policy, default_policy
 from creditbook.prices import PriceTable, default_prices
 from creditbook.simulate import (
     Unsupported,
+    decision_figures,
     evaluate_frame,
     facts_frame,
     read_portfolio,
@@ -265,20 +266,10 @@ POLICIES = {
 
 
 def engine_rows(apps: list[Application], policy: Policy) -> list[tuple[Any, ...]]:
-    rows = []
-    for app in apps:
-        decision = evaluate(app, policy, default_prices(), evaluated_at=CLOCK)
-        rows.append(
-            (
-                decision.tier,
-                decision.score,
-                decision.decision.value,
-                int(decision.approved_limit * 100),
-                decision.structure.value,
-                int(decision.exposure.unsecured_exposure * 100),
-            )
-        )
-    return rows
+    return [
+        decision_figures(evaluate(app, policy, default_prices(), evaluated_at=CLOCK))
+        for app in apps
+    ]
 
 
 # --------------------------------------------------------------------- exactness
@@ -409,13 +400,7 @@ def write_toml(path: Path, policy: Policy) -> None:
 
 
 def run_cli(*args: str | Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "creditbook", "simulate", *map(str, args)],
-        capture_output=True,
-        text=True,
-        check=False,
-        cwd=ROOT,
-    )
+    return run_creditbook("simulate", *args)
 
 
 def test_cli_yaml_draft_writes_an_xlsx_table_with_a_boolean_changed(

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import random
 import subprocess
-import sys
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
@@ -15,6 +14,7 @@ from pathlib import Path
 
 import openpyxl
 import pytest
+from cli_run import run_creditbook
 from lo import convert, needs_soffice
 from tamper import another_value, evaluate, input_cells, with_playbook
 
@@ -307,13 +307,7 @@ def test_snapshot_values_retyped_as_excel_would_are_not_changes(
 
 
 def run_cli(*args: str | Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "creditbook", "verify", *map(str, args)],
-        capture_output=True,
-        text=True,
-        check=False,
-        cwd=ROOT,
-    )
+    return run_creditbook("verify", *args)
 
 
 def test_cli_exit_codes_and_the_changed_cell(evaluated: dict[str, Path], tmp_path: Path) -> None:
