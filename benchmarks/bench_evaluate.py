@@ -2,7 +2,7 @@
 
     python benchmarks/bench_evaluate.py [--reps 15] [--batch 200] [--example listed_company.xlsm]
 
-(a) one workbook file → file in-process (`creditbook.batch.run_job`) against the floor of an openpyxl
+(a) one workbook file → file in-process (`creditbook.workbook.batch.run_job`) against the floor of an openpyxl
     `load_workbook(keep_vba=True)` + `save` of the same file: medians over --reps runs, and their ratio.
 (b) --batch workbooks (copies of the examples) through `run_jobs` with 1 and with 2 processes:
     wall times and the speed-up, next to a machine check (a pure-CPU loop in 1 and 2 processes)
@@ -34,7 +34,7 @@ from openpyxl import load_workbook
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # measure this checkout, not an installed copy
 
-from creditbook.batch import FileResult, Job, run_job, run_jobs  # noqa: E402
+from creditbook.workbook.batch import FileResult, Job, run_job, run_jobs
 
 EXAMPLES = ROOT / "workbook" / "examples"
 TARGET_RATIO = 1.5
@@ -118,7 +118,7 @@ def single_file(example: Path, reps: int, scratch: Path) -> float:
         f"   (min {min(floor_runs) * 1000:.1f}, max {max(floor_runs) * 1000:.1f})"
     )
     print(
-        f"    evaluate  creditbook.batch.run_job        {evaluate * 1000:7.1f} ms"
+        f"    evaluate  creditbook.workbook.batch.run_job        {evaluate * 1000:7.1f} ms"
         f"   (min {min(runs) * 1000:.1f}, max {max(runs) * 1000:.1f})"
     )
     print(

@@ -4,8 +4,8 @@
 
 --count copies of the evaluated example workbooks (`creditbook demo`) in a temporary folder, then,
 in one run:
-(a) the audit snapshot of every file read with calamine (`creditbook.fastread`) and with openpyxl
-    (`creditbook.xlsx.load` + `read_snapshot`, what `verify` uses): wall times and their ratio;
+(a) the audit snapshot of every file read with calamine (`creditbook.workbook.snapshot_reader`) and with openpyxl
+    (`creditbook.workbook.openpyxl_adapter.load` + `read_snapshot`, what `verify` uses): wall times and their ratio;
 (b) the whole register (`build_register`) without verify, and with verify in --jobs processes.
 
 Not part of pytest: timings depend on the machine, so they are printed, never asserted.
@@ -26,12 +26,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # measure this checkout, not an installed copy
 
-from creditbook.cli import main  # noqa: E402
-from creditbook.fastread import read_snapshot_fast  # noqa: E402
-from creditbook.policy import default_policy  # noqa: E402
-from creditbook.portfolio import build_register, find_workbooks  # noqa: E402
-from creditbook.prices import default_prices  # noqa: E402
-from creditbook.xlsx import load, read_snapshot  # noqa: E402
+from creditbook.cli import main
+from creditbook.data import default_policy, default_prices
+from creditbook.portfolio.register import build_register, find_workbooks
+from creditbook.workbook.openpyxl_adapter import load, read_snapshot
+from creditbook.workbook.snapshot_reader import read_snapshot_fast
 
 AS_OF = date(2026, 12, 20)
 

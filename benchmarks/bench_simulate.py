@@ -6,7 +6,7 @@ Builds the facts frame of --rows synthetic applications directly (realistic mixe
 histories, currencies, 1–3 priced consumption lines each), then in one run times
 (a) the vectorised path: `evaluate_frame` under the shipped policy and under a stricter draft, and
     the changed-row count between them, over all rows;
-(b) `creditbook.engine.evaluate` under both policies on the first --sample of the same applications
+(b) `creditbook.core.engine.evaluate` under both policies on the first --sample of the same applications
     (built as `Application` objects from the frame's rows), and checks that both paths agree there.
 Prints both rates and the speed-up. Not part of pytest: timings are printed, never asserted.
 """
@@ -28,11 +28,11 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # measure this checkout, not an installed copy
 
-from creditbook.engine import evaluate  # noqa: E402
-from creditbook.models import Application, Currency  # noqa: E402
-from creditbook.policy import Policy, default_policy  # noqa: E402
-from creditbook.prices import default_prices  # noqa: E402
-from creditbook.simulate import (  # noqa: E402
+from creditbook.core.engine import evaluate
+from creditbook.core.models import Application, Currency
+from creditbook.core.policy import Policy
+from creditbook.data import default_policy, default_prices
+from creditbook.portfolio.vectorised import (
     CATEGORIES,
     DIFF_COLUMNS,
     FACT_COLUMNS,
@@ -70,7 +70,7 @@ def pick(rng: np.random.Generator, weights: dict[Any, float], size: int) -> Any:
 
 
 def synthetic(rows: int, seed: int) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    """(facts, lines, token volumes per line) in the shapes `creditbook.simulate` builds."""
+    """(facts, lines, token volumes per line) in the shapes `creditbook.portfolio.simulate` builds."""
     rng = np.random.default_rng(seed)
     months = np.where(rng.random(rows) < 0.3, 0, rng.geometric(1 / 18, rows))
     existing = months > 0

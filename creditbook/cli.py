@@ -13,27 +13,32 @@ from collections.abc import Sequence
 from datetime import UTC, date, datetime
 from pathlib import Path
 
-from creditbook import portfolio
-from creditbook.assess import assess, parse_and_validate
-from creditbook.batch import FileResult, Job, officials, run_jobs, terminal_progress, user_name
-from creditbook.files import (
+from creditbook.core.assess import assess, parse_and_validate
+from creditbook.core.labels import LABELS
+from creditbook.core.models import Application, Decision
+from creditbook.core.plain_text import columns, render_decision, render_issues
+from creditbook.core.policy_check import run_examples
+from creditbook.core.records import Issue, Lang, error
+from creditbook.data import default_policy, example_applications, example_workbooks
+from creditbook.portfolio import monitor, register
+from creditbook.workbook.batch import (
+    FileResult,
+    Job,
+    officials,
+    run_jobs,
+    terminal_progress,
+    user_name,
+)
+from creditbook.workbook.evaluate import export_application, new_workbook
+from creditbook.workbook.file_io import (
     InputError,
-    example_applications,
-    example_workbooks,
     read_application_json,
     read_policy,
     read_prices,
     write_atomic,
 )
-from creditbook.labels import LABELS
-from creditbook.models import Application, Decision
-from creditbook.policy import default_policy
-from creditbook.policy_check import run_examples
-from creditbook.records import Issue, Lang
-from creditbook.report import columns, render_decision, render_issues
-from creditbook.verify import as_json, render, verify_file
-from creditbook.workbooks import export_application, new_workbook
-from creditbook.xlsm.build import build_workbook, reproducible
+from creditbook.workbook.verify import as_json, render, verify_file
+from creditbook.workbook.xlsm.build import build_workbook, reproducible
 
 EXIT_OK, EXIT_FAILURE, EXIT_INPUT = 0, 1, 2
 
@@ -285,32 +290,32 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
 def cmd_register(args: argparse.Namespace) -> int:
     """One row per evaluated workbook under the folders, with totals against the appetite."""
-    empty = [folder for folder in args.folders if not portfolio.find_workbooks([folder])]
+    empty = [folder for folder in args.folders if not register.find_workbooks([folder])]
     for folder in empty:
         print(f"{folder}: 没有找到工作簿 / no workbooks (*.xlsm, *.xlsx) found", file=sys.stderr)
     if empty:
         return EXIT_INPUT
     policies, as_of = officials(args.policy_files), args.as_of or date.today()
-    register = portfolio.build_register(
-        portfolio.find_workbooks(args.folders),
+    book = register.build_register(
+        register.find_workbooks(args.folders),
         policies,
         read_prices(args.prices),
         as_of,
         verify=not args.no_verify,
         jobs=args.jobs,
     )
-    totals = portfolio.totals_of(register, policies[0])
-    portfolio.write_register(register, totals, as_of, args.out)
-    print(columns(portfolio.totals_rows(totals)))
-    print(f"\nregister of {len(register)} workbooks written to {args.out}")
+    totals = register.totals_of(book, policies[0])
+    register.write_register(book, totals, as_of, args.out)
+    print(columns(register.totals_rows(totals)))
+    print(f"\nregister of {len(book)} workbooks written to {args.out}")
     return EXIT_OK
 
 
 def cmd_monitor(args: argparse.Namespace) -> int:
     """Usage and receivables against the register: exit 3 when any customer needs an action."""
     policy, prices = officials(args.policy_files)[0], read_prices(args.prices)
-    customers = portfolio.customers_of(portfolio.read_register(args.register))
-    usage = portfolio.read_usage(
+    customers = monitor.customers_of(register.read_register(args.register))
+    usage = monitor.read_usage(
         args.usage,
         customers,
         policy,
@@ -318,23 +323,63 @@ def cmd_monitor(args: argparse.Namespace) -> int:
         customer_column=args.customer_column,
         provider=args.provider,
     )
-    invoices = portfolio.read_receivables(args.receivables, customers)
+    invoices = monitor.read_receivables(args.receivables, customers)
     as_of = args.as_of or date.today()
-    results = portfolio.monitor(customers, usage, invoices, policy, as_of)
+    results = monitor.monitor(customers, usage, invoices, policy, as_of)
     if args.out:
-        portfolio.write_monitor(results, as_of, args.out)
+        monitor.write_monitor(results, as_of, args.out)
     if args.json:
-        print(portfolio.monitor_json(results, as_of))
+        print(monitor.monitor_json(results, as_of))
     else:
-        print(columns(portfolio.monitor_rows(results)))
-    return portfolio.EXIT_ACTION if any(h.action_needed for h in results) else EXIT_OK
+        print(columns(monitor.monitor_rows(results)))
+    return monitor.EXIT_ACTION if any(h.action_needed for h in results) else EXIT_OK
 
 
 def cmd_simulate(args: argparse.Namespace) -> int:
-    """Every application under the folders under the current policy and a draft; the diff."""
-    from creditbook.simulate import run  # pandas and numpy load only for this command
+    """Every application under the folders under the current policy and a draft: print the summary
+    (and the changed rows), write the diff."""
+    # pandas and numpy load only for this command
+    from creditbook.portfolio.register import csv_bytes
+    from creditbook.portfolio.simulate import json_value, read_draft, simulate, write_xlsx
+    from creditbook.portfolio.vectorised import Unsupported
 
-    return run(args)
+    current = read_draft(args.baseline) if args.baseline else default_policy()
+    try:
+        facts, table, portfolio = simulate(args.folders, read_draft(args.draft), current)
+    except Unsupported as exc:
+        raise InputError(
+            [error(("simulate",), f"无法精确模拟：{exc}", f"cannot simulate exactly: {exc}")]
+        ) from None
+    if args.out:
+        if args.out.suffix.lower() == ".csv":
+            write_atomic(args.out, csv_bytes(table))
+        else:
+            write_xlsx(args.out, table, {k: json_value(v) for k, v in facts.items()})
+    for path, why in portfolio.skipped:
+        print(f"skipped {path}: {why.splitlines()[0] if why else ''}", file=sys.stderr)
+    if args.json:
+        rows = [{k: json_value(v) for k, v in row.items()} for row in table.to_dict("records")]
+        payload = {"summary": {k: json_value(v) for k, v in facts.items()}, "rows": rows}
+        print(json.dumps(payload, ensure_ascii=False, indent=2))
+        return 0
+    print("\n".join(f"{key}: {value}" for key, value in facts.items()))
+    changed = table[table["changed"]]
+    if len(changed):
+        header = ("customer", "tier", "decision", "approved_limit", "unsecured_exposure")
+        lines = [header] + [
+            (
+                str(row["customer"]),
+                f"{row['tier_before']} → {row['tier_after']}",
+                f"{row['decision_before']} → {row['decision_after']}",
+                f"{row['approved_limit_before']:,.2f} → {row['approved_limit_after']:,.2f}",
+                f"{row['unsecured_exposure_before']:,.2f} → {row['unsecured_exposure_after']:,.2f}",
+            )
+            for _, row in changed.iterrows()
+        ]
+        print(columns(lines))
+    if args.out:
+        print(f"written {args.out}")
+    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -5,7 +5,7 @@ the figures to docs/reliability.md.
     python scripts/reliability.py --quick    # small counts, to try the script itself
 
 It runs the same machinery as the tests (tests/corpus, tests/faults.py, tests/tamper.py,
-tests/test_fuzz.py) with the issue's counts, and rewrites the report from what it measured.
+tests/core/test_fuzz.py) with the issue's counts, and rewrites the report from what it measured.
 Needs LibreOffice (soffice) for the round trips and root or user namespaces for the full-disk and
 read-only file systems.
 """
@@ -26,19 +26,19 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "tests"), str(ROOT)]
 
-import conftest  # noqa: E402, F401  (registers the hypothesis profiles)
-from corpus.cases import WORKBOOK_CASES, WorkbookCase  # noqa: E402
-from corpus.json_cases import JSON_CASES, JsonCase  # noqa: E402
-from corpus.runner import Outcome, run_case  # noqa: E402
-from faults import KillStats, WriteFault, kill_trials, write_faults  # noqa: E402
-from hypothesis import settings  # noqa: E402
-from tamper import EditStats, RoundTripStats, edit_trials, round_trips  # noqa: E402
+import conftest  # noqa: F401  (registers the hypothesis profiles)
+from corpus.cases import WORKBOOK_CASES, WorkbookCase
+from corpus.json_cases import JSON_CASES, JsonCase
+from corpus.runner import Outcome, run_case
+from faults import KillStats, WriteFault, kill_trials, write_faults
+from hypothesis import settings
+from tamper import EditStats, RoundTripStats, edit_trials, round_trips
 
 MEMORY_LIMIT_MB, TIME_LIMIT_S = 500, 10
 
 
 def passed(case: WorkbookCase | JsonCase, outcome: Outcome) -> bool:
-    """The test's verdict (tests/test_corpus.py), the output checks of accepted workbooks aside."""
+    """The test's verdict (tests/cli/test_corpus.py), the output checks of accepted workbooks aside."""
     return (
         outcome.exit_code == case.exit_code
         and not outcome.traceback
@@ -63,9 +63,9 @@ def run_corpus(workdir: Path) -> list[tuple[WorkbookCase | JsonCase, Outcome]]:
 
 
 def run_fuzz(profile: str) -> tuple[int, str]:
-    """tests/test_fuzz.py under a hypothesis profile (tests/conftest.py): (exit code, a summary)."""
+    """tests/core/test_fuzz.py under a hypothesis profile (tests/conftest.py): (exit code, a summary)."""
     result = subprocess.run(
-        [sys.executable, "-m", "pytest", "tests/test_fuzz.py", "-q", "-p", "no:cacheprovider"],
+        [sys.executable, "-m", "pytest", "tests/core/test_fuzz.py", "-q", "-p", "no:cacheprovider"],
         cwd=ROOT,
         env={**os.environ, "HYPOTHESIS_PROFILE": profile},
         capture_output=True,

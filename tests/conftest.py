@@ -1,7 +1,7 @@
 """Shared fixtures: the shipped policy and prices, a fixed clock, and one sound application.
 
 Hypothesis profiles: `default` (every test run, CI included), `report` (scripts/reliability.py)
-and `fuzz` (a long campaign: `HYPOTHESIS_PROFILE=fuzz python -m pytest tests/test_fuzz.py`, see
+and `fuzz` (a long campaign: `HYPOTHESIS_PROFILE=fuzz python -m pytest tests/core/test_fuzz.py`, see
 README "Fuzzing").
 """
 
@@ -16,11 +16,12 @@ from typing import Any
 import pytest
 from hypothesis import settings
 
-from creditbook.assess import Assessment, assess
-from creditbook.models import Decision
-from creditbook.policy import Policy, default_policy
-from creditbook.policy_check import merged
-from creditbook.prices import PriceTable, default_prices
+from creditbook.core.assess import Assessment, assess
+from creditbook.core.models import Decision
+from creditbook.core.policy import Policy
+from creditbook.core.policy_check import merged
+from creditbook.core.prices import PriceTable
+from creditbook.data import default_policy, default_prices
 
 Raw = dict[str, Any]
 

@@ -1,4 +1,4 @@
-"""An in-memory xlwings: exactly the Book / Sheet / Range calls creditbook.excel makes.
+"""An in-memory xlwings: exactly the Book / Sheet / Range calls the xlwings adapter makes.
 
 It is backed by an openpyxl workbook loaded from a real .xlsm, so reads see the template's content
 and the result can be saved and inspected with openpyxl. Where the adapter depends on it, it acts

@@ -4,7 +4,7 @@
 what is left at the destination: the old file, the complete new one, or anything else (a partial
 file, which must never happen). `write_faults` runs it against a full disk, a read-only file
 system and a full temporary folder, each a real tmpfs mounted in a private namespace. Used by
-tests/test_faults.py and by the reliability report.
+tests/workbook/test_faults.py and by the reliability report.
 """
 
 from __future__ import annotations
@@ -28,9 +28,9 @@ from pathlib import Path
 from cli_run import ROOT
 from openpyxl import load_workbook
 
-from creditbook.batch import officials
-from creditbook.policy import Policy
-from creditbook.verify import verify_file
+from creditbook.core.policy import Policy
+from creditbook.workbook.batch import officials
+from creditbook.workbook.verify import verify_file
 
 EXAMPLE = ROOT / "workbook" / "examples" / "listed_company.xlsm"
 NAME = EXAMPLE.name

@@ -1,7 +1,7 @@
 """Tamper evidence, measured: random single-cell edits of evaluated workbooks are all flagged by
 `creditbook verify`, and open-and-save round trips without an input change never are.
 
-tests/test_tamper.py runs CI-sized counts; scripts/reliability.py runs the full counts (1,000 edits,
+tests/workbook/test_tamper.py runs CI-sized counts; scripts/reliability.py runs the full counts (1,000 edits,
 200 round trips) for docs/reliability.md.
 
 Input cells are the cells an evaluation reads: every form input and every cell of the table rows
@@ -39,8 +39,10 @@ from lo import soffice
 from openpyxl.utils.cell import coordinate_from_string
 from openpyxl.workbook.workbook import Workbook
 
-from creditbook.batch import officials
-from creditbook.cells import (
+from creditbook.core.labels import LABELS
+from creditbook.data import default_policy, default_prices
+from creditbook.workbook.batch import officials
+from creditbook.workbook.cells import (
     EXCEL_EPOCH,
     EXCEL_ERRORS,
     CellProblem,
@@ -49,9 +51,9 @@ from creditbook.cells import (
     is_blank,
     sheet_values_of,
 )
-from creditbook.inputs import application_of
-from creditbook.labels import LABELS
-from creditbook.layout import (
+from creditbook.workbook.decide import application_of
+from creditbook.workbook.evaluate import evaluate_workbook, export_application
+from creditbook.workbook.layout import (
     FLAG_MARK,
     INPUT_SHEETS,
     POLICY_SHEET,
@@ -60,11 +62,13 @@ from creditbook.layout import (
     STOP_LOSS,
     Field,
 )
-from creditbook.policy import default_policy
-from creditbook.prices import default_prices
-from creditbook.verify import Status, Verification, render, verify_file
-from creditbook.workbooks import evaluate_workbook, export_application
-from creditbook.xlsx import read_inputs, read_policy_rows, table_rows, write_sheet_values
+from creditbook.workbook.openpyxl_adapter import (
+    read_inputs,
+    read_policy_rows,
+    table_rows,
+    write_sheet_values,
+)
+from creditbook.workbook.verify import Status, Verification, render, verify_file
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = sorted((ROOT / "workbook" / "examples").glob("*.xlsm"))

@@ -1,7 +1,7 @@
 """Live-check worksheet functions (xlwings UDFs): thin wrappers over the creditbook core.
 
 They read the input blocks passed as ranges, never write to the workbook, and are for feedback
-while typing only: the approval is always recomputed from the raw cells by `creditbook.excel`.
+while typing only: the approval is always recomputed from the raw cells by the Evaluate button (`creditbook.excel`).
 """
 
 from __future__ import annotations
@@ -12,14 +12,13 @@ from typing import Any
 
 import xlwings as xw
 
-from creditbook.assess import parse_cells
-from creditbook.cells import CellValue, SheetValues, assemble
-from creditbook.engine import evaluate
-from creditbook.layout import Form, udf_blocks
-from creditbook.models import ConsumptionLine, Currency, Decision, Provider
-from creditbook.policy import default_policy
-from creditbook.prices import default_prices
-from creditbook.records import Issue
+from creditbook.core.engine import evaluate
+from creditbook.core.models import ConsumptionLine, Currency, Decision, Provider
+from creditbook.core.records import Issue
+from creditbook.data import default_policy, default_prices
+from creditbook.workbook.cells import CellValue, SheetValues, assemble
+from creditbook.workbook.decide import parse_cells
+from creditbook.workbook.layout import Form, udf_blocks
 
 OK = "OK"
 Rows = list[list[CellValue]]

@@ -1,1 +1,1 @@
-"""The workbook, its VBA and ribbon sources, installed as `creditbook.workbook` (see pyproject.toml)."""
+"""The workbook, its VBA and ribbon sources, installed as `creditbook.bundled_workbook` (see pyproject.toml)."""

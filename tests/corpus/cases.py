@@ -22,10 +22,10 @@ from msoffcrypto.format.ooxml import OOXMLFile
 from openpyxl import Workbook, load_workbook
 from openpyxl.worksheet.protection import SheetProtection
 
-from creditbook.layout import APPROVAL_SHEET, AUDIT_SHEET, BUFFERS, CONSUMPTION, PROFILE
-from creditbook.xlsm.cfb import write_compound_file
-from creditbook.xlsm.ovba import Module, build_vba_project
-from creditbook.xlsm.package import document_modules
+from creditbook.workbook.layout import APPROVAL_SHEET, AUDIT_SHEET, BUFFERS, CONSUMPTION, PROFILE
+from creditbook.workbook.xlsm.cfb import write_compound_file
+from creditbook.workbook.xlsm.ovba import Module, build_vba_project
+from creditbook.workbook.xlsm.package import document_modules
 
 ROOT = Path(__file__).resolve().parents[2]
 BASE = ROOT / "workbook" / "examples" / "listed_company.xlsm"

@@ -1,0 +1,115 @@
+"""Decision-table rows: a `when` condition over named facts, matched with a readable trace.
+
+A condition maps fact names to comparisons, all of which must hold:
+`{"score": {"gte": 60}, "entity_type": {"in": ["listed", "state_owned"]}}`. An empty condition is
+the explicit default row. A fact that is unknown for this customer (None, e.g. the on-time ratio of
+a new customer) satisfies only `eq: null`.
+"""
+
+from __future__ import annotations
+
+import operator
+from collections.abc import Callable, Mapping
+from decimal import Decimal
+from typing import Annotated, Any, Literal
+
+from pydantic import BeforeValidator, Field
+
+from creditbook.core.records import Text, text
+
+Scalar = Decimal | bool | str | None
+FactValue = Decimal | bool | str | None
+Facts = Mapping[str, FactValue]
+Op = Literal["eq", "ne", "in", "gte", "gt", "lte", "lt"]
+
+
+def _scalar(value: Any) -> Any:
+    """YAML gives ints and floats; facts are Decimals. Booleans stay booleans."""
+    if isinstance(value, bool) or value is None or isinstance(value, str):
+        return value
+    if isinstance(value, int | float):
+        return Decimal(str(value))
+    if isinstance(value, list | tuple):
+        return tuple(_scalar(item) for item in value)
+    return value
+
+
+Operand = Annotated[Scalar | tuple[Scalar, ...], BeforeValidator(_scalar)]
+Condition = dict[str, Annotated[dict[Op, Operand], Field(min_length=1)]]
+
+FACT_LABELS: dict[str, Text] = {
+    "score": text("评分", "score"),
+    "entity_type": text("主体类型", "entity type"),
+    "years_in_business": text("经营年限", "years in business"),
+    "procurement": text("采购流程", "procurement"),
+    "relationship_months": text("合作月数", "relationship months"),
+    "is_new_customer": text("新客户", "new customer"),
+    "on_time_ratio_12m": text("近12个月按时付款率", "on-time ratio 12m"),
+    "max_days_overdue_12m": text("近12个月最长逾期天数", "max days overdue 12m"),
+    "overdue_events_12m": text("近12个月逾期次数", "overdue events 12m"),
+    "consecutive_overdue_invoices": text("连续逾期账单数", "consecutive overdue invoices"),
+    "current_overdue_amount": text("当前逾期金额", "current overdue amount"),
+    "current_days_overdue": text("当前逾期天数", "current days overdue"),
+    "guarantee_type": text("担保方式", "guarantee type"),
+    "has_guarantee": text("有担保", "has guarantee"),
+    "high_cost_share": text("高成本模型占比", "high-cost share"),
+    "new_scenario_share": text("新场景占比", "new-scenario share"),
+    "requested_terms_days": text("申请账期天数", "requested terms days"),
+    "country": text("国家/地区", "country"),
+}
+
+_SYMBOLS: dict[str, str] = {
+    "eq": "=",
+    "ne": "≠",
+    "in": "∈",
+    "gte": "≥",
+    "gt": ">",
+    "lte": "≤",
+    "lt": "<",
+}
+_COMPARE: dict[str, Callable[[Any, Any], bool]] = {
+    "gte": operator.ge,
+    "gt": operator.gt,
+    "lte": operator.le,
+    "lt": operator.lt,
+}
+
+
+def show(value: Any) -> str:
+    if isinstance(value, tuple):
+        return "{" + ", ".join(show(item) for item in value) + "}"
+    if isinstance(value, Decimal):
+        return format(value.normalize(), "f")
+    if value is None:
+        return "—"
+    return str(value).lower() if isinstance(value, bool) else str(value)
+
+
+def _holds(op: str, actual: FactValue, expected: Any) -> bool:
+    if op == "eq":
+        return bool(actual == expected)
+    if op == "ne":
+        return bool(actual != expected)
+    if op == "in":
+        return actual in expected
+    if actual is None or isinstance(actual, bool | str):
+        return False
+    return _COMPARE[op](actual, expected)
+
+
+def matches(when: Condition, facts: Facts) -> tuple[bool, tuple[Text, ...]]:
+    """Whether every comparison holds, and the trace of each comparison with the value seen."""
+    trace = []
+    for fact, comparisons in when.items():
+        actual = facts[fact]
+        for op, expected in comparisons.items():
+            if not _holds(op, actual, expected):
+                return False, ()
+            label = FACT_LABELS[fact]
+            rule = f"{show(actual)} {_SYMBOLS[op]} {show(expected)}"
+            trace.append(text(f"{label.zh} {rule}", f"{label.en} {rule}"))
+    return True, tuple(trace)
+
+
+def unknown_facts(when: Condition) -> list[str]:
+    return [fact for fact in when if fact not in FACT_LABELS]

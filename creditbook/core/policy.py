@@ -1,0 +1,246 @@
+"""Credit policy as data: a versioned YAML file, validated on load, hashed into every decision."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import Field, model_validator
+
+from creditbook.core.conditions import Condition, unknown_facts
+from creditbook.core.hashing import content_hash
+from creditbook.core.models import (
+    Action,
+    Currency,
+    PaymentTermsDays,
+    StopLossStep,
+    Structure,
+    Trigger,
+)
+from creditbook.core.playbook import playbook_problems
+from creditbook.core.records import Frozen, Money, Number, Ratio, Text
+
+PositiveNumber = Annotated[Number, Field(gt=0)]
+
+
+class Row(Frozen):
+    when: Condition = Field(default_factory=dict)
+
+
+class FactorBand(Row):
+    points: int
+    reason: Text
+
+
+class ScoreFactor(Frozen):
+    id: str
+    label: Text
+    fact: str
+    bands: Annotated[tuple[FactorBand, ...], Field(min_length=1)]
+
+
+class Tier(Row):
+    id: str
+    name: Text
+    structure: Structure
+    max_payment_terms_days: PaymentTermsDays
+    max_billing_cycle_days: Literal[7, 15, 30]
+    limit_multiple: Annotated[Number, Field(ge=0)]
+    max_limit: Annotated[Money, Field(ge=0)]
+    deposit_ratio: Annotated[Ratio, Field(le=1)]
+    review_interval_days: Annotated[int, Field(gt=0)]
+
+
+class HardRule(Row):
+    id: str
+    max_tier: str
+    review_interval_days: Annotated[int, Field(gt=0)] | None = None
+    reason: Text
+    condition: Text | None = None
+
+
+class Appetite(Frozen):
+    max_unsecured_exposure: Annotated[Money, Field(ge=0)]
+    portfolio_appetite: Annotated[Money, Field(ge=0)]
+
+
+class Fx(Frozen):
+    """Units of the base currency per unit of each other currency."""
+
+    as_of: date
+    source: str
+    rates: dict[Currency, PositiveNumber]
+
+
+class NeedLimit(Frozen):
+    """Need-based limit = weighted monthly spend × (billing cycle + payment terms + grace) / 30."""
+
+    grace_days: Annotated[int, Field(ge=0)]
+    peak_weight: Annotated[Ratio, Field(le=1)]
+
+
+class Rounding(Frozen):
+    limit_unit: dict[Currency, PositiveNumber]
+
+
+Basis = Literal[
+    "none",
+    "expected_monthly_spend",
+    "peak_monthly_spend",
+    "high_cost_share",
+    "approved_limit",
+    "increase_headroom",  # the larger of (requested − approved) and the approved limit itself
+]
+Requirement = Literal["new_materials", "added_guarantee", "purchase_commitment"]
+
+
+class GovernanceRule(Frozen):
+    """Threshold = basis value × factor + offset (capped at 1 for ratios); `{threshold}` in text."""
+
+    id: str
+    basis: Basis = "none"
+    factor: Number = Decimal(1)
+    offset: Number = Decimal(0)
+    unit: Literal["amount", "ratio", "count", "days"]
+    description: Text
+
+
+class UpgradeRule(GovernanceRule):
+    requires: Requirement
+
+
+class PrepaidAdvice(Frozen):
+    """Auto-recharge advice: threshold and amount as days of expected spend."""
+
+    threshold_days: Annotated[int, Field(gt=0)]
+    recharge_days: Annotated[int, Field(gt=0)]
+
+
+class RampShare(Frozen):
+    from_day: Annotated[int, Field(ge=0)]
+    share: Annotated[Ratio, Field(gt=0, le=1)]
+
+
+class Example(Frozen):
+    name: str
+    override: dict[str, Any] = Field(default_factory=dict)
+    expect: dict[str, Any]
+
+
+class Examples(Frozen):
+    base: dict[str, Any]
+    cases: Annotated[tuple[Example, ...], Field(min_length=8)]
+
+
+class Policy(Frozen):
+    id: str
+    version: str
+    as_of: date
+    description: Text
+    base_currency: Currency
+    fx: Fx
+    appetite: Appetite
+    cost_to_serve_ratio: Annotated[Ratio, Field(gt=0, le=1)]
+    counter_offer_below: Annotated[Ratio, Field(gt=0, le=1)]
+    rounding: Rounding
+    need_limit: NeedLimit
+    score_factors: Annotated[tuple[ScoreFactor, ...], Field(min_length=1)]
+    tiers: Annotated[tuple[Tier, ...], Field(min_length=2)]
+    hard_rules: tuple[HardRule, ...]
+    new_customer_ramp: tuple[RampShare, ...]
+    prepaid_advice: PrepaidAdvice
+    downgrade_triggers: tuple[GovernanceRule, ...]
+    upgrade_conditions: Annotated[tuple[UpgradeRule, ...], Field(min_length=1)]
+    stop_loss: tuple[StopLossStep, ...]
+    final_escalation: dict[Trigger, tuple[Action, ...]]
+    examples: Examples | None = None
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Policy:
+        problems = policy_problems(self)
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+    def tier(self, tier_id: str) -> Tier:
+        return next(tier for tier in self.tiers if tier.id == tier_id)
+
+    def tier_rank(self, tier_id: str) -> int:
+        """0 is the best tier; a larger rank is a worse tier."""
+        return [tier.id for tier in self.tiers].index(tier_id)
+
+    def to_base(self, amount: Decimal, currency: Currency) -> Decimal:
+        return amount if currency == self.base_currency else amount * self.fx.rates[currency]
+
+    def from_base(self, amount: Decimal, currency: Currency) -> Decimal:
+        return amount if currency == self.base_currency else amount / self.fx.rates[currency]
+
+    def content_hash(self) -> str:
+        """sha256 of the canonical rules; worked examples are documentation, not rules."""
+        return content_hash(self, exclude={"examples"})
+
+
+def policy_problems(policy: Policy) -> list[str]:
+    """Consistency rules a policy must meet beyond field types (English: for policy authors)."""
+    problems: list[str] = []
+    tier_ids = [tier.id for tier in policy.tiers]
+    if len(set(tier_ids)) != len(tier_ids):
+        problems.append("tier ids must be unique")
+    if policy.tiers[-1].when:
+        problems.append("the last tier must be the default row (empty `when`)")
+    if any(not tier.when for tier in policy.tiers[:-1]):
+        problems.append("only the last tier may be a default row")
+    for earlier, later in zip(policy.tiers, policy.tiers[1:], strict=False):
+        if (
+            later.limit_multiple > earlier.limit_multiple
+            or later.max_payment_terms_days > earlier.max_payment_terms_days
+            or later.max_billing_cycle_days > earlier.max_billing_cycle_days
+            or later.max_limit > earlier.max_limit
+        ):
+            problems.append(f"tier {later.id} must not be more generous than {earlier.id}")
+    if policy.tiers[-1].structure is not Structure.PREPAID:
+        problems.append("the default (last) tier must be prepaid: a refusal always has a structure")
+    for factor in policy.score_factors:
+        if factor.bands[-1].when:
+            problems.append(f"score factor {factor.id}: the last band must be the default row")
+    rows: list[tuple[str, Condition]] = [(f"tier {tier.id}", tier.when) for tier in policy.tiers]
+    rows += [(f"hard rule {rule.id}", rule.when) for rule in policy.hard_rules]
+    rows += [
+        (f"score factor {factor.id}", band.when)
+        for factor in policy.score_factors
+        for band in factor.bands
+    ]
+    for where, when in rows:
+        problems += [f"{where}: unknown fact {fact!r}" for fact in unknown_facts(when)]
+    problems += [
+        f"score factor {factor.id}: a band cannot use the score it adds up to"
+        for factor in policy.score_factors
+        if any("score" in band.when for band in factor.bands)
+    ]
+    problems += [
+        f"score factor {factor.id}: unknown fact {factor.fact!r}"
+        for factor in policy.score_factors
+        if unknown_facts({factor.fact: {"eq": None}})
+    ]
+    problems += [
+        f"hard rule {rule.id}: unknown tier {rule.max_tier!r}"
+        for rule in policy.hard_rules
+        if rule.max_tier not in tier_ids
+    ]
+    if policy.base_currency not in policy.rounding.limit_unit:
+        problems.append("rounding.limit_unit needs the base currency")
+    missing_fx = set(Currency) - {policy.base_currency} - set(policy.fx.rates)
+    if missing_fx:
+        problems.append(f"fx.rates is missing {', '.join(sorted(missing_fx))}")
+    shares = [step.share for step in policy.new_customer_ramp]
+    if shares and (shares != sorted(shares) or shares[-1] != 1):
+        problems.append("new_customer_ramp shares must rise to 1")
+    problems += [f"stop_loss: {message.en}" for _, message in playbook_problems(policy.stop_loss)]
+    return problems
+
+
+def parse_policy(text: str) -> Policy:
+    return Policy.model_validate(yaml.safe_load(text))
+

@@ -1,0 +1,442 @@
+"""The template workbook's sheets, built with openpyxl from the layout, the policy and the prices."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+from enum import StrEnum
+from typing import Any
+
+from openpyxl.workbook.defined_name import DefinedName
+from openpyxl.workbook.workbook import Workbook
+from openpyxl.worksheet.datavalidation import DataValidation
+from openpyxl.worksheet.properties import PageSetupProperties
+from openpyxl.worksheet.table import Table as ExcelTable
+from openpyxl.worksheet.table import TableStyleInfo
+from openpyxl.worksheet.worksheet import Worksheet
+
+from creditbook.core.policy import Policy
+from creditbook.core.prices import PRICE_COLUMNS, PriceTable
+from creditbook.core.records import Text, text
+from creditbook.workbook.approval import COLUMN_WIDTHS as APPROVAL_WIDTHS
+from creditbook.workbook.approval import FIRST_COLUMN as APPROVAL_FIRST_COLUMN
+from creditbook.workbook.approval import SNAPSHOT_COLUMN
+from creditbook.workbook.cells import CellValue, SheetValues, table_values
+from creditbook.workbook.flatten import flatten
+from creditbook.workbook.layout import (
+    APPROVAL_SHEET,
+    AUDIT_COLUMNS,
+    AUDIT_FIRST_COLUMN,
+    AUDIT_HEADER_ROW,
+    AUDIT_SHEET,
+    BUFFERS,
+    CONF_SHEET,
+    CONSUMPTION,
+    INPUT_SHEETS,
+    LISTS_SHEET,
+    POLICY_FIRST_ROW,
+    POLICY_PATH_COLUMN,
+    POLICY_SHEET,
+    PRICES_HEADER_ROW,
+    PRICES_SHEET,
+    PRICES_TABLE,
+    PROFILE,
+    SHEETS,
+    STOP_LOSS,
+    UDF_MODULE,
+    Field,
+    InputSheet,
+    Table,
+    column_letter,
+    udf_blocks,
+)
+from creditbook.workbook.openpyxl_adapter import write_sheet_values, write_text_safe
+from creditbook.workbook.xlsm.named_styles import register_styles
+
+COLUMN_WIDTHS = {"flag": 11, "choice": 22, "text": 22}
+
+
+def bilingual(value: Text) -> str:
+    return value.zh if value.zh == value.en else f"{value.zh} {value.en}"
+
+
+def _title(ws: Worksheet, title: Text, intro: Text, width: int) -> None:
+    ws["B1"] = bilingual(title)
+    ws["B1"].style = "cb_title"
+    ws["B2"] = f"{intro.zh}\n{intro.en}"
+    ws["B2"].style = "cb_intro"
+    ws.merge_cells(start_row=2, start_column=2, end_row=2, end_column=1 + width)
+    ws.row_dimensions[2].height = 42
+    ws.column_dimensions["A"].width = 2
+
+
+def _print_setup(ws: Worksheet, *, landscape: bool, title_rows: str | None = None) -> None:
+    ws.page_setup.paperSize = ws.PAPERSIZE_A4
+    ws.page_setup.orientation = "landscape" if landscape else "portrait"
+    ws.page_setup.fitToWidth = 1
+    ws.page_setup.fitToHeight = 0
+    ws.sheet_properties.pageSetUpPr = PageSetupProperties(fitToPage=True)
+    ws.print_options.horizontalCentered = True
+    ws.page_margins.left = ws.page_margins.right = 0.5
+    footer = ws.oddFooter
+    assert footer is not None
+    footer.center.text = "&A · &P / &N"
+    if title_rows:
+        ws.print_title_rows = title_rows
+
+
+def _validation(field: Field) -> DataValidation | None:
+    bounds: dict[str, Any] = {}
+    if field.kind in ("choice", "flag"):
+        bounds = {"type": "list", "formula1": f"={field.list_name}"}
+    elif field.kind == "integer":
+        bounds = {"type": "whole", "operator": "greaterThanOrEqual", "formula1": "0"}
+    elif field.kind in ("number", "money", "mtok"):
+        bounds = {"type": "decimal", "operator": "greaterThanOrEqual", "formula1": "0"}
+    elif field.kind == "ratio":
+        bounds = {"type": "decimal", "operator": "between", "formula1": "0", "formula2": "1"}
+    elif field.kind == "date":
+        bounds = {"type": "date", "operator": "between", "formula1": "36526", "formula2": "73051"}
+    if not bounds:
+        return None
+    validation = DataValidation(allow_blank=True, showErrorMessage=True, **bounds)
+    validation.errorTitle = "输入无效 Invalid input"
+    validation.error = (
+        f"{bilingual(field.label)}: 请按下拉列表或数值范围填写 / use the list or a valid value"
+    )
+    if field.note:
+        validation.promptTitle = bilingual(field.label)[:32]
+        validation.prompt = f"{field.note.zh}\n{field.note.en}"[:255]
+    return validation
+
+
+def _validate(ws: Worksheet, field: Field, cells: str) -> None:
+    validation = _validation(field)
+    if validation is not None:
+        validation.add(cells)
+        ws.add_data_validation(validation)
+
+
+def _form_sheet(ws: Worksheet, sheet: InputSheet) -> None:
+    form = sheet.form
+    assert form is not None
+    for column, heading in zip("BCD", ("项目 Item", "填写 Input", "说明 Note"), strict=True):
+        ws[f"{column}{form.first_row - 1}"] = heading
+        ws[f"{column}{form.first_row - 1}"].style = "cb_header"
+    for field in form.fields:
+        row = form.row(field.key)
+        ws.row_dimensions[row].height = 30
+        ws[f"{form.label_column}{row}"] = field.heading
+        ws[f"{form.label_column}{row}"].style = (
+            "cb_label_required" if field.required else "cb_label"
+        )
+        cell = ws[form.cell(field.key)]
+        cell.style = "cb_input"
+        cell.number_format = field.number_format
+        if field.note:
+            ws[f"{form.note_column}{row}"] = f"{field.note.zh} / {field.note.en}"
+            ws[f"{form.note_column}{row}"].style = "cb_note"
+        _validate(ws, field, form.cell(field.key))
+    ws.column_dimensions["B"].width = 36
+    ws.column_dimensions["C"].width = 30
+    ws.column_dimensions["D"].width = 58
+    ws.freeze_panes = f"A{form.first_row}"
+
+
+def _table(ws: Worksheet, table: Table) -> None:
+    for index, column in enumerate(table.columns):
+        letter = table.letter(index)
+        header = ws[f"{letter}{table.header_row}"]
+        header.value = column.heading
+        header.style = "cb_header"
+        for row in range(table.first_data_row, table.header_row + table.capacity + 1):
+            ws[f"{letter}{row}"].style = "cb_input"
+            ws[f"{letter}{row}"].number_format = column.number_format
+        last = table.header_row + table.capacity
+        _validate(ws, column, f"{letter}{table.first_data_row}:{letter}{last}")
+        wanted = COLUMN_WIDTHS.get(column.kind, 15)
+        ws.column_dimensions[letter].width = max(ws.column_dimensions[letter].width or 0, wanted)
+    ws.row_dimensions[table.header_row].height = 66
+    excel_table = ExcelTable(displayName=table.name, ref=table.ref)
+    excel_table.tableStyleInfo = TableStyleInfo(name="TableStyleLight9", showRowStripes=True)
+    ws.add_table(excel_table)
+
+
+def _summary(ws: Worksheet, column: str, row: int, rows: Sequence[tuple[Text, str, str]]) -> None:
+    """A small box of native formulas: (label, formula, number format)."""
+    ws.column_dimensions[column].width = 40
+    ws.column_dimensions[column_letter(ws[f"{column}1"].column + 1)].width = 14
+    for offset, (label, formula, number_format) in enumerate(rows):
+        ws[f"{column}{row + offset}"] = bilingual(label)
+        ws[f"{column}{row + offset}"].style = "cb_label"
+        value = ws.cell(row + offset, ws[f"{column}1"].column + 1)
+        value.value = formula
+        value.style = "cb_output"
+        value.number_format = number_format
+
+
+def _native_formulas(wb: Workbook) -> None:
+    """Live totals that need no add-in: Excel and LibreOffice compute them."""
+    form = PROFILE.form
+    assert form is not None and BUFFERS.form is not None
+    applied, renewal = form.cell("application_date"), form.cell("contract_renewal_date")
+    requested, guarantee = form.cell("requested_limit"), form.cell("guarantee_amount")
+    _summary(
+        wb[PROFILE.name],
+        "F",
+        form.first_row,
+        (
+            (
+                text("距续约天数", "Days to renewal"),
+                f'=IF(OR({applied}="",{renewal}=""),"",{renewal}-{applied})',
+                "0",
+            ),
+            (
+                text("担保 ÷ 申请额度", "Guarantee ÷ request"),
+                f'=IF(N({requested})>0,N({guarantee})/{requested},"")',
+                "0%",
+            ),
+        ),
+    )
+    consumption = CONSUMPTION.tables[0]
+    last = consumption.header_row + consumption.capacity
+    spend = consumption.letter([c.key for c in consumption.columns].index("monthly_spend"))
+    model = consumption.letter([c.key for c in consumption.columns].index("model"))
+    _summary(
+        wb[CONSUMPTION.name],
+        "L",
+        consumption.first_data_row,
+        (
+            (
+                text("消耗行数", "Lines"),
+                f"=COUNTA({model}{consumption.first_data_row}:{model}{last})",
+                "0",
+            ),
+            (
+                text("已填月消耗合计", "Stated monthly spend"),
+                f"=SUM({spend}{consumption.first_data_row}:{spend}{last})",
+                "#,##0.00",
+            ),
+        ),
+    )
+    _live_checks(wb[PROFILE.name], form.first_row + 3)
+    deposit, prepaid = BUFFERS.form.cell("deposit"), BUFFERS.form.cell("prepaid_balance")
+    _summary(
+        wb[BUFFERS.name],
+        "F",
+        BUFFERS.form.first_row,
+        ((text("现金缓冲合计", "Cash buffers"), f"=N({deposit})+N({prepaid})", "#,##0.00"),),
+    )
+    steps = STOP_LOSS.tables[0]
+    trigger = steps.letter(0)
+    trigger_field = steps.columns[0]
+    assert trigger_field.choices is not None and not isinstance(trigger_field.choices, tuple)
+    first, last = steps.first_data_row, steps.header_row + steps.capacity
+    _summary(
+        wb[STOP_LOSS.name],
+        "Q",
+        steps.first_data_row,
+        tuple(
+            (
+                text(f"{option} 步数", f"{option} steps"),
+                f'=COUNTIF({trigger}{first}:{trigger}{last},"{option}")',
+                "0",
+            )
+            for option in trigger_field.options
+        ),
+    )
+
+
+LIVE_CHECKS: tuple[tuple[Text, str, str], ...] = (
+    (text("输入检查", "Input check"), "cb_status", "@"),
+    (text("评分", "Score"), "cb_score", "0"),
+    (text("评级", "Tier"), "cb_tier", "@"),
+    (text("批准额度", "Approved limit"), "cb_limit", "#,##0"),
+    (text("下次复核", "Next review"), "cb_next_review", "yyyy-mm-dd"),
+)
+
+
+def _live_checks(ws: Worksheet, row: int) -> None:
+    """Live feedback through the xlwings UDFs (udfs/credit.py); the approval never reads these."""
+    ws[f"F{row}"] = "实时检查 Live check (xlwings)"
+    ws[f"F{row}"].style = "cb_section"
+    arguments = ", ".join(ref for _, _, ref in udf_blocks())
+    _summary(
+        ws,
+        "F",
+        row + 1,
+        tuple((label, f"={name}({arguments})", fmt) for label, name, fmt in LIVE_CHECKS),
+    )
+
+
+def _lists(wb: Workbook) -> None:
+    ws = wb.create_sheet(LISTS_SHEET)
+    fields = {
+        field.list_name: field
+        for sheet in INPUT_SHEETS
+        for field in sheet.fields()
+        if field.options
+    }
+    for index, (name, field) in enumerate(sorted(fields.items()), start=1):
+        letter = column_letter(index)
+        ws[f"{letter}1"] = name
+        for row, option in enumerate(field.options, start=2):
+            write_text_safe(ws[f"{letter}{row}"], option)
+        ref = f"{LISTS_SHEET}!${letter}$2:${letter}${len(field.options) + 1}"
+        wb.defined_names[name] = DefinedName(name, attr_text=ref)
+    ws.sheet_state = "hidden"
+
+
+def _sheet_scalar(value: Any) -> CellValue:
+    if isinstance(value, StrEnum):
+        return value.value
+    if isinstance(value, date):
+        return value.isoformat()
+    return value  # type: ignore[no-any-return]
+
+
+def _policy_sheet(wb: Workbook, policy: Policy) -> None:
+    ws = wb.create_sheet(POLICY_SHEET)
+    _title(
+        ws,
+        text(
+            f"授信政策 {policy.id} {policy.version}", f"Credit policy {policy.id} {policy.version}"
+        ),
+        text(
+            "可在此修改政策；任何修改都会改变政策哈希，并在审批单上标注为“政策已在工作簿中修改”。",
+            "The policy can be edited here; any edit changes its hash and is flagged on the Approval "
+            "sheet as edited in this workbook.",
+        ),
+        2,
+    )
+    for column, heading in zip("BC", ("项目 Item", "值 Value"), strict=True):
+        ws[f"{column}{POLICY_FIRST_ROW - 1}"] = heading
+        ws[f"{column}{POLICY_FIRST_ROW - 1}"].style = "cb_header"
+    row, section = POLICY_FIRST_ROW, ""
+    for path, value in flatten(policy.model_dump(exclude={"examples"})):
+        top = path.split(".")[0].split("[")[0]
+        if section and top != section:
+            row += 1
+        section = top
+        ws.cell(row, POLICY_PATH_COLUMN, path).style = "cb_label"
+        write_text_safe(ws.cell(row, POLICY_PATH_COLUMN + 1), _sheet_scalar(value))
+        ws.cell(row, POLICY_PATH_COLUMN + 1).style = "cb_input"
+        row += 1
+    ws.column_dimensions["B"].width = 48
+    ws.column_dimensions["C"].width = 70
+    ws.freeze_panes = f"A{POLICY_FIRST_ROW}"
+    _print_setup(ws, landscape=False, title_rows=f"{POLICY_FIRST_ROW - 1}:{POLICY_FIRST_ROW - 1}")
+
+
+def _prices_sheet(wb: Workbook, prices: PriceTable) -> None:
+    ws = wb.create_sheet(PRICES_SHEET)
+    _title(
+        ws,
+        text("模型价格表", "Model prices"),
+        text(
+            "每百万 token 的目录价，含来源与日期。财务可修改任意一行，评估按此表计算。",
+            "List prices per million tokens with source and date. Finance may override any row; "
+            "evaluation uses this table.",
+        ),
+        len(PRICE_COLUMNS),
+    )
+    for index, name in enumerate(PRICE_COLUMNS, start=2):
+        ws.cell(PRICES_HEADER_ROW, index, name).style = "cb_header"
+        ws.column_dimensions[column_letter(index)].width = 60 if name == "source" else 16
+    for row, price in enumerate(prices.rows, start=PRICES_HEADER_ROW + 1):
+        for index, name in enumerate(PRICE_COLUMNS, start=2):
+            cell = ws.cell(row, index)
+            write_text_safe(cell, _sheet_scalar(getattr(price, name)))
+            cell.style = "cb_input"
+    last = PRICES_HEADER_ROW + len(prices.rows)
+    ref = f"B{PRICES_HEADER_ROW}:{column_letter(len(PRICE_COLUMNS) + 1)}{last}"
+    excel_table = ExcelTable(displayName=PRICES_TABLE, ref=ref)
+    excel_table.tableStyleInfo = TableStyleInfo(name="TableStyleLight9", showRowStripes=True)
+    ws.add_table(excel_table)
+    ws.freeze_panes = f"A{PRICES_HEADER_ROW + 1}"
+    _print_setup(ws, landscape=True, title_rows=f"{PRICES_HEADER_ROW}:{PRICES_HEADER_ROW}")
+
+
+def _output_sheets(wb: Workbook) -> None:
+    approval = wb.create_sheet(APPROVAL_SHEET)
+    _title(
+        approval,
+        text("授信审批单", "Credit approval"),
+        text(
+            "在功能区点击“评估”生成审批单。",
+            "Press Evaluate on the ribbon to produce the approval.",
+        ),
+        6,
+    )
+    for index, width in enumerate(APPROVAL_WIDTHS):
+        approval.column_dimensions[column_letter(APPROVAL_FIRST_COLUMN + index)].width = width
+    for column in (SNAPSHOT_COLUMN, SNAPSHOT_COLUMN + 1):
+        approval.column_dimensions[column_letter(column)].hidden = True
+    approval.protection.sheet = True
+    _print_setup(approval, landscape=False, title_rows="1:1")
+    audit = wb.create_sheet(AUDIT_SHEET)
+    _title(
+        audit,
+        text("审计日志", "Audit log"),
+        text(
+            "每次评估追加一行，不覆盖。",
+            "Every evaluation appends a row; rows are never overwritten.",
+        ),
+        len(AUDIT_COLUMNS),
+    )
+    for index, heading in enumerate(AUDIT_COLUMNS, start=AUDIT_FIRST_COLUMN):
+        audit.cell(AUDIT_HEADER_ROW, index, bilingual(heading)).style = "cb_header"
+        audit.column_dimensions[column_letter(index)].width = 20
+    audit.freeze_panes = f"A{AUDIT_HEADER_ROW + 1}"
+    audit.protection.sheet = True
+    _print_setup(audit, landscape=True, title_rows=f"{AUDIT_HEADER_ROW}:{AUDIT_HEADER_ROW}")
+
+
+def _conf_sheet(wb: Workbook) -> None:
+    ws = wb.create_sheet(CONF_SHEET)
+    ws["A1"], ws["B1"] = "UDF Modules", UDF_MODULE
+    ws.sheet_state = "hidden"
+
+
+def build_template(policy: Policy, prices: PriceTable) -> Workbook:
+    """Every sheet of CreditReview.xlsm, the stop-loss table pre-filled with the policy playbook."""
+    wb = Workbook()
+    register_styles(wb)
+    default_sheet = wb.active
+    assert isinstance(default_sheet, Worksheet)
+    wb.remove(default_sheet)
+    for sheet in INPUT_SHEETS:
+        ws = wb.create_sheet(sheet.name)
+        width = max([3, *(len(table.columns) for table in sheet.tables)])
+        _title(ws, sheet.title, sheet.intro, width)
+        if sheet.form:
+            _form_sheet(ws, sheet)
+        for table in sheet.tables:
+            _table(ws, table)
+        wide = any(len(table.columns) > 4 for table in sheet.tables)
+        title_rows = (
+            f"{sheet.tables[-1].header_row}:{sheet.tables[-1].header_row}" if wide else None
+        )
+        _print_setup(ws, landscape=wide, title_rows=title_rows)
+    if BUFFERS.tables:
+        ramp = BUFFERS.tables[0]
+        wb[BUFFERS.name].cell(
+            ramp.header_row - 1, 2, "分阶段额度 Staged ramp-up"
+        ).style = "cb_section"
+    steps = STOP_LOSS.tables[0]
+    playbook = table_values(steps, [step.model_dump() for step in policy.stop_loss])
+    write_sheet_values(
+        wb, {STOP_LOSS.name: SheetValues(tables={steps.name: playbook})}, (STOP_LOSS,)
+    )
+    _native_formulas(wb)
+    _policy_sheet(wb, policy)
+    _prices_sheet(wb, prices)
+    _output_sheets(wb)
+    _lists(wb)
+    _conf_sheet(wb)
+    wb[PROFILE.name].protection.sheet = True
+    wb.code_name = "ThisWorkbook"
+    for name, code_name in SHEETS:
+        wb[name].sheet_properties.codeName = code_name
+    wb.active = 0
+    return wb
