@@ -1,6 +1,10 @@
 ' Ribbon callbacks and macros of the credit review workbook.
 ' Python runs through the xlwings add-in. The commands are fixed, never derived from the file
 ' name, so the workbook keeps working after "Save As" under any name.
+' Every call into the VBA library is fully qualified (VBA.Strings.Left$, VBA.Interaction.MsgBox,
+' VBA.Constants.vbLf ...): when the xlwings.xlam reference is MISSING, an unqualified name makes
+' VBA fail with "Can't find project or library" before any On Error runs, so the add-in-missing
+' message would never show. tests/workbook/test_vba_source.py enforces it.
 Option Explicit
 
 Public Const PY_EVALUATE = "import creditbook.excel; creditbook.excel.evaluate()"
@@ -39,7 +43,8 @@ Private Sub RunPy(command As String)
     Application.Run XLWINGS_ADDIN & "!RunPython", command
     Exit Sub
 Failed:
-    AddinMissing vbLf & vbLf & "(" & Err.Description & ")"
+    AddinMissing VBA.Constants.vbLf & VBA.Constants.vbLf _
+        & "(" & VBA.Information.Err.Description & ")"
 End Sub
 
 Private Function AddinLoaded() As Boolean
@@ -50,21 +55,25 @@ Private Function AddinLoaded() As Boolean
 End Function
 
 Private Sub AddinMissing(detail As String)
-    MsgBox Unescape("\u672A\u627E\u5230 xlwings \u52A0\u8F7D\u9879") _
-        & " / The xlwings add-in is not loaded." & vbLf & vbLf _
-        & Unescape("\u8BF7\u5728\u547D\u4EE4\u884C\u8FD0\u884C") & " / Run in a terminal:" & vbLf _
-        & "    pip install creditbook" & vbLf _
-        & "    xlwings addin install" & vbLf _
+    VBA.Interaction.MsgBox Unescape("\u672A\u627E\u5230 xlwings \u52A0\u8F7D\u9879") _
+        & " / The xlwings add-in is not loaded." & VBA.Constants.vbLf & VBA.Constants.vbLf _
+        & Unescape("\u8BF7\u5728\u547D\u4EE4\u884C\u8FD0\u884C") & " / Run in a terminal:" _
+        & VBA.Constants.vbLf & "    pip install creditbook" _
+        & VBA.Constants.vbLf & "    xlwings addin install" & VBA.Constants.vbLf _
         & Unescape("\u7136\u540E\u91CD\u542F Excel") & " / Then restart Excel." & detail, _
-        vbExclamation, "Credit Review"
+        VBA.VbMsgBoxStyle.vbExclamation, "Credit Review"
 End Sub
 
 ' Turns \uXXXX escapes into characters: the VBA source is stored in code page 1252.
 Private Function Unescape(escaped As String) As String
-    Dim parts() As String, i As Long
-    parts = Split(escaped, "\u")
-    Unescape = parts(0)
-    For i = 1 To UBound(parts)
-        Unescape = Unescape & ChrW(CLng("&H" & Left$(parts(i), 4))) & Mid$(parts(i), 5)
-    Next i
+    Dim rest As String, at As Long
+    rest = escaped
+    at = VBA.Strings.InStr(1, rest, "\u")
+    Do While at > 0
+        Unescape = Unescape & VBA.Strings.Left$(rest, at - 1) _
+            & VBA.Strings.ChrW$(VBA.Conversion.CLng("&H" & VBA.Strings.Mid$(rest, at + 2, 4)))
+        rest = VBA.Strings.Mid$(rest, at + 6)
+        at = VBA.Strings.InStr(1, rest, "\u")
+    Loop
+    Unescape = Unescape & rest
 End Function
