@@ -31,19 +31,18 @@ sys.path.insert(0, str(ROOT))  # measure this checkout, not an installed copy
 from creditbook.core.engine import evaluate
 from creditbook.core.models import Application, Currency
 from creditbook.core.policy import Policy
+from creditbook.core.prices import PriceRow
 from creditbook.data import default_policy, default_prices
-from creditbook.portfolio.vectorised import (
+from creditbook.portfolio.frames import (
     CATEGORIES,
-    DIFF_COLUMNS,
     FACT_COLUMNS,
     LINE_COLUMNS,
     LINE_SCALE,
+    MATERIALS,
     RATIO_SCALE,
     YEARS_SCALE,
-    decision_figures,
-    differs,
-    evaluate_frame,
 )
+from creditbook.portfolio.vectorised import DIFF_COLUMNS, decision_figures, differs, evaluate_frame
 
 TARGET_SECONDS, TARGET_SPEED_UP = 5.0, 50.0
 ENTITIES = {
@@ -94,6 +93,11 @@ def synthetic(rows: int, seed: int) -> tuple[pd.DataFrame, pd.DataFrame, pd.Data
             "guarantee_type": guarantee,
             "years_in_business": rng.integers(0, 81, rows) * YEARS_SCALE // 2,
             "relationship_months": months,
+            "paid_invoices_12m": np.minimum(months, 12),
+            "current_limit": np.where(
+                existing & (rng.random(rows) < 0.3), money(10000, 2000000, 1.0), 0
+            ),
+            "materials": np.where(rng.random(rows) < 0.2, rng.integers(0, 16, rows), 0),
             "on_time_ratio_12m": np.where(
                 existing, RATIO_SCALE - rng.geometric(0.4, rows) * RATIO_SCALE // 50, 0
             ).clip(0),
@@ -120,7 +124,7 @@ def synthetic(rows: int, seed: int) -> tuple[pd.DataFrame, pd.DataFrame, pd.Data
     for name in CATEGORIES:
         facts[name] = facts[name].astype("category")
 
-    prices = default_prices().rows
+    prices = priced_rows()
     per_app = rng.integers(1, 4, rows)
     app = np.repeat(np.arange(rows), per_app)
     model = rng.integers(0, len(prices), len(app))
@@ -153,7 +157,7 @@ def synthetic(rows: int, seed: int) -> tuple[pd.DataFrame, pd.DataFrame, pd.Data
 def application(facts: pd.DataFrame, lines: pd.DataFrame, tokens: pd.DataFrame, i: int) -> Any:
     """Row i of the frames as the engine's Application."""
     row = facts.iloc[i]
-    prices = default_prices().rows
+    prices = priced_rows()
     own = np.flatnonzero(lines["app"].to_numpy() == i)
     new = row["relationship_months"] == 0
     return Application.model_validate(
@@ -177,6 +181,12 @@ def application(facts: pd.DataFrame, lines: pd.DataFrame, tokens: pd.DataFrame, 
                 "guarantee_type": row["guarantee_type"],
                 "guarantee_amount": Decimal(int(row["hard_guarantee"])) / 100,
                 "requested_limit": Decimal(int(row["requested_limit"])) / 100,
+                "current_limit": Decimal(int(row["current_limit"])) / 100,
+                "new_materials": [
+                    material
+                    for bit, material in enumerate(MATERIALS)
+                    if int(row["materials"]) >> bit & 1
+                ],
                 "currency": row["currency"],
                 "application_date": date(2026, 11, 28),
             },
@@ -186,6 +196,7 @@ def application(facts: pd.DataFrame, lines: pd.DataFrame, tokens: pd.DataFrame, 
                     "model": prices[tokens["model"].iat[j]].model,
                     "input_mtok_month": int(tokens["input"].iat[j]),
                     "output_mtok_month": int(tokens["output"].iat[j]),
+                    "context_ktok": prices[tokens["model"].iat[j]].min_context_ktok,
                     "peak_factor": Decimal(int(lines["peak_factor"].iat[j])) / YEARS_SCALE,
                     "scenario": "new" if lines["new_scenario"].iat[j] else "existing",
                 }
@@ -200,6 +211,18 @@ def application(facts: pd.DataFrame, lines: pd.DataFrame, tokens: pd.DataFrame, 
     )
 
 
+def priced_rows() -> list[PriceRow]:
+    """The rows a line names through its model and `context_ktok` alone: the peak rows that are
+    the only peak row of their model's context tier (the engine prices with exactly these)."""
+    rows = default_prices().rows
+
+    def tier(row: PriceRow) -> tuple[Any, ...]:
+        return row.provider, row.model, row.min_context_ktok
+
+    peak = [row for row in rows if row.peak]
+    return [row for row in peak if sum(tier(other) == tier(row) for other in peak) == 1]
+
+
 def draft_policy() -> Policy:
     """A stricter draft: every tier needs ten more points."""
     data = default_policy().model_dump(exclude={"examples"})
@@ -210,9 +233,7 @@ def draft_policy() -> Policy:
 
 
 def engine_figures(app: Application, policy: Policy) -> tuple[Any, ...]:
-    return decision_figures(
-        evaluate(app, policy, default_prices(), evaluated_at=datetime.now(UTC))
-    )
+    return decision_figures(evaluate(app, policy, default_prices(), evaluated_at=datetime.now(UTC)))
 
 
 def main() -> None:

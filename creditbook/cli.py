@@ -339,9 +339,9 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     """Every application under the folders under the current policy and a draft: print the summary
     (and the changed rows), write the diff."""
     # pandas and numpy load only for this command
+    from creditbook.portfolio.columns import Unsupported
     from creditbook.portfolio.register import csv_bytes
     from creditbook.portfolio.simulate import json_value, read_draft, simulate, write_xlsx
-    from creditbook.portfolio.vectorised import Unsupported
 
     current = read_draft(args.baseline) if args.baseline else default_policy()
     try:

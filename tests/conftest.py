@@ -31,7 +31,8 @@ settings.register_profile("fuzz", max_examples=50_000, deadline=None, print_blob
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
 # An existing large private customer with a clean record: tier T2, approved as asked (150,000).
-# Spend: qwen3-max 20,000 × ¥2.5 + 4,000 × ¥10 = ¥90,000 a month, peak ¥117,000.
+# Spend: qwen3-max at its 0–32k context tier (16k a request) 20,000 × ¥2.5 + 4,000 × ¥10 = ¥90,000
+# a month, peak ¥117,000.
 SOUND_APPLICATION: Raw = {
     "profile": {
         "customer_name": "示例客户 Example Co.",
@@ -55,9 +56,10 @@ SOUND_APPLICATION: Raw = {
             "input_mtok_month": 20000,
             "output_mtok_month": 4000,
             "peak_factor": 1.3,
+            "context_ktok": 16,
         }
     ],
-    "buffers": {"billing_cycle_days": 30},
+    "buffers": {"billing_cycle_days": 15},
 }
 
 

@@ -71,7 +71,7 @@ def cb_spend(
         output_mtok_month=Decimal(repr(output_mtok or 0)),
     )
     policy, prices = default_policy(), default_prices()
-    row = prices.find(line.provider, line.model)
+    row = prices.row_for(line, peak_only=policy.pricing.peak_only)
     if row is None:
         return f"{provider}/{model}: 不在价格表中 / not in the price table"
     monthly = policy.from_base(

@@ -15,6 +15,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BeforeValidator, Field
 
+from creditbook.core.labels import LABELS
+from creditbook.core.models import EntityType, GuaranteeType, Procurement, Structure
 from creditbook.core.records import Text, text
 
 Scalar = Decimal | bool | str | None
@@ -44,6 +46,8 @@ FACT_LABELS: dict[str, Text] = {
     "procurement": text("采购流程", "procurement"),
     "relationship_months": text("合作月数", "relationship months"),
     "is_new_customer": text("新客户", "new customer"),
+    "paid_invoices_12m": text("近12个月已付账单数", "invoices paid in 12 months"),
+    "is_increase": text("提额申请", "limit increase"),
     "on_time_ratio_12m": text("近12个月按时付款率", "on-time ratio 12m"),
     "max_days_overdue_12m": text("近12个月最长逾期天数", "max days overdue 12m"),
     "overdue_events_12m": text("近12个月逾期次数", "overdue events 12m"),
@@ -56,6 +60,20 @@ FACT_LABELS: dict[str, Text] = {
     "new_scenario_share": text("新场景占比", "new-scenario share"),
     "requested_terms_days": text("申请账期天数", "requested terms days"),
     "country": text("国家/地区", "country"),
+}
+# Facts of the decision itself, for the approval-authority exceptions only.
+DECISION_FACT_LABELS: dict[str, Text] = {
+    "approved_limit_base": text("批准额度（本位币）", "approved limit (base currency)"),
+    "unsecured_exposure_base": text("无担保敞口（本位币）", "unsecured exposure (base currency)"),
+    "secured_by_cash": text("以已收现金担保", "secured by cash held"),
+    "structure": text("授信结构", "structure"),
+}
+RATIO_FACTS = {"on_time_ratio_12m", "high_cost_share", "new_scenario_share"}
+ENUM_FACTS = {
+    "entity_type": EntityType,
+    "procurement": Procurement,
+    "guarantee_type": GuaranteeType,
+    "structure": Structure,
 }
 
 _SYMBOLS: dict[str, str] = {
@@ -85,6 +103,25 @@ def show(value: Any) -> str:
     return str(value).lower() if isinstance(value, bool) else str(value)
 
 
+def shown(fact: str, value: Any) -> Text:
+    """A fact's value as people read it: labels for codes, % for ratios, 是/否 for yes and no."""
+    if isinstance(value, tuple):
+        parts = [shown(fact, item) for item in value]
+        return text("、".join(p.zh for p in parts), ", ".join(p.en for p in parts))
+    if isinstance(value, bool):
+        return text("是", "yes") if value else text("否", "no")
+    if value is None:
+        return text("无", "none")
+    if fact in ENUM_FACTS and isinstance(value, str):
+        return LABELS[ENUM_FACTS[fact](value)]
+    if isinstance(value, Decimal):
+        shown_number = (
+            f"{(value * 100).normalize():f}%" if fact in RATIO_FACTS else f"{value.normalize():,f}"
+        )
+        return text(shown_number, shown_number)
+    return text(str(value), str(value))
+
+
 def _holds(op: str, actual: FactValue, expected: Any) -> bool:
     if op == "eq":
         return bool(actual == expected)
@@ -105,11 +142,23 @@ def matches(when: Condition, facts: Facts) -> tuple[bool, tuple[Text, ...]]:
         for op, expected in comparisons.items():
             if not _holds(op, actual, expected):
                 return False, ()
-            label = FACT_LABELS[fact]
-            rule = f"{show(actual)} {_SYMBOLS[op]} {show(expected)}"
-            trace.append(text(f"{label.zh} {rule}", f"{label.en} {rule}"))
+            label = FACT_LABELS.get(fact) or DECISION_FACT_LABELS[fact]
+            if isinstance(actual, bool) and op == "eq":  # "新客户：是", not "新客户 true = true"
+                seen = shown(fact, actual)
+                trace.append(text(f"{label.zh}：{seen.zh}", f"{label.en}: {seen.en}"))
+                continue
+            now, limit = shown(fact, actual), shown(fact, expected)
+            symbol = _SYMBOLS[op]
+            trace.append(
+                text(
+                    f"{label.zh} {now.zh} {symbol} {limit.zh}",
+                    f"{label.en} {now.en} {symbol} {limit.en}",
+                )
+            )
     return True, tuple(trace)
 
 
-def unknown_facts(when: Condition) -> list[str]:
-    return [fact for fact in when if fact not in FACT_LABELS]
+def unknown_facts(when: Condition, *, decided: bool = False) -> list[str]:
+    """Facts a row names that do not exist (decision facts only where `decided`)."""
+    known = {**FACT_LABELS, **DECISION_FACT_LABELS} if decided else FACT_LABELS
+    return [fact for fact in when if fact not in known]

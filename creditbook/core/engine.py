@@ -2,16 +2,27 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from creditbook import __version__
+from creditbook.core.authority import approvals_of
 from creditbook.core.conditions import show
 from creditbook.core.fingerprint import audit_hashes
 from creditbook.core.governance import governance
 from creditbook.core.labels import label
+from creditbook.core.line import (
+    Line,
+    deposit_for,
+    fit_amount,
+    line_at,
+    line_of,
+    security_of,
+    structures_of,
+    with_deposit,
+)
 from creditbook.core.models import (
     Alternative,
     Application,
@@ -23,100 +34,43 @@ from creditbook.core.models import (
     GuaranteeType,
     RampStep,
     Structure,
+    Trigger,
 )
-from creditbook.core.money import cents, money, round_down, round_up
-from creditbook.core.playbook import with_escalation
+from creditbook.core.money import cents, money, percent, ratio, round_down, round_up
+from creditbook.core.playbook import hard_stop_threshold, with_escalation
 from creditbook.core.policy import Policy, Tier
 from creditbook.core.prices import PriceTable
 from creditbook.core.records import Issue, Text, text
 from creditbook.core.scoring import TierChoice, facts_of, score_of, tier_of
 from creditbook.core.spend import DAYS_PER_MONTH, Spend, spend_of
 
-HARD_SECURITY = (GuaranteeType.BANK_GUARANTEE, GuaranteeType.LETTER_OF_CREDIT)
-
-
-@dataclass(frozen=True)
-class Limit:
-    """The approved limit and how it was reached: every cap, and the one that binds."""
-
-    terms: int
-    cycle: int
-    weighted_spend: Decimal
-    need: Decimal
-    secured: Decimal
-    hard_guarantee: Decimal
-    caps: dict[str, tuple[Decimal, Text]]
-    binding: str
-    approved: Decimal
-    structure: Structure
-    required_deposit: Decimal
-    shortfall: Decimal
-
-    @property
-    def prepaid(self) -> bool:
-        return self.structure is Structure.PREPAID
-
-
-def limit_of(app: Application, policy: Policy, tier: Tier, spend: Spend, unit: Decimal) -> Limit:
-    """Smallest of request, need, tier cap, and appetite plus secured buffers; rounded down."""
-    profile, buffers = app.profile, app.buffers
-    currency = profile.currency
-    terms = min(profile.payment_terms_days, tier.max_payment_terms_days)
-    cycle = min(buffers.billing_cycle_days, tier.max_billing_cycle_days)
-    weighted = spend.expected + policy.need_limit.peak_weight * (spend.peak - spend.expected)
-    months = Decimal(cycle + terms + policy.need_limit.grace_days) / DAYS_PER_MONTH
-    need = cents(weighted * months)
-    hard_guarantee = (
-        profile.guarantee_amount if profile.guarantee_type in HARD_SECURITY else Decimal(0)
-    )
-    secured = buffers.deposit + buffers.prepaid_balance + hard_guarantee
-    caps = {
-        "requested": (profile.requested_limit, text("申请额度", "the requested limit")),
-        "need": (need, text("需求测算额度", "the need-based limit")),
-        "tier": (
-            min(tier.limit_multiple * spend.expected, policy.from_base(tier.max_limit, currency)),
-            text(f"评级 {tier.id} 上限", f"the tier {tier.id} cap"),
-        ),
-        "appetite": (
-            policy.from_base(policy.appetite.max_unsecured_exposure, currency) + secured,
-            text("风险偏好上限加已有担保缓冲", "the risk appetite plus secured buffers"),
-        ),
-    }
-    binding = min(caps, key=lambda key: caps[key][0])
-    approved = max(round_down(caps[binding][0], unit), Decimal(0))
-    structure = tier.structure if approved > 0 else Structure.PREPAID
-    if structure is Structure.PREPAID:
-        approved, terms = Decimal(0), 0
-    required_deposit = round_up(approved * tier.deposit_ratio, unit)
-    return Limit(
-        terms=terms,
-        cycle=cycle,
-        weighted_spend=cents(weighted),
-        need=need,
-        secured=secured,
-        hard_guarantee=hard_guarantee,
-        caps=caps,
-        binding=binding,
-        approved=approved,
-        structure=structure,
-        required_deposit=required_deposit,
-        shortfall=max(required_deposit - buffers.deposit, Decimal(0)),
-    )
-
 
 def ramp_of(
-    app: Application, policy: Policy, limit: Limit, is_new: bool, unit: Decimal
+    app: Application, policy: Policy, line: Line, spend: Spend, is_new: bool, unit: Decimal
 ) -> tuple[RampStep, ...]:
-    """The customer's own ramp capped at the approved limit, or the policy's new-customer ramp;
-    only steps that raise the line are kept."""
-    if not limit.approved:
+    """The customer's own ramp capped at the line; else the policy's ramp for a new customer, or
+    for the new-scenario part of the spend when it is large. A policy step never falls below
+    expected spend to the first due day; a line carried by cash needs no ramp; only steps that
+    raise the line are kept."""
+    approved = line.approved
+    if not approved or line.by_cash:
         return ()
+    floor = min(round_up(fit_amount(spend, line.due_day), unit), approved)
     if app.buffers.ramp:
-        steps = [(step.from_day, min(step.limit, limit.approved)) for step in app.buffers.ramp]
+        steps = [(step.from_day, min(step.limit, approved)) for step in app.buffers.ramp]
     elif is_new:
         steps = [
-            (step.from_day, max(round_down(limit.approved * step.share, unit), unit))
+            (step.from_day, max(round_down(approved * step.share, unit), floor, unit))
             for step in policy.new_customer_ramp
+        ]
+    elif spend.new_scenario_share > policy.new_scenario_ramp.above_share:
+        new_part = approved * spend.new_scenario_share
+        steps = [
+            (
+                step.from_day,
+                max(round_down(approved - new_part * (1 - step.share), unit), floor, unit),
+            )
+            for step in policy.new_scenario_ramp.steps
         ]
     else:
         return ()
@@ -156,40 +110,41 @@ def recharge_of(policy: Policy, spend: Spend, currency: Currency) -> Recharge:
 def conditions_of(
     app: Application,
     choice: TierChoice,
-    limit: Limit,
+    line: Line,
     ramp: Sequence[RampStep],
     recharge: Recharge,
 ) -> tuple[Text, ...]:
+    """Conditions precedent: what must be true before the line opens."""
     profile, buffers = app.profile, app.buffers
 
     def fmt(amount: Decimal) -> str:
         return money(amount, profile.currency)
 
     conditions = [rule.condition for rule in choice.fired if rule.condition]
-    if limit.prepaid:
+    if line.prepaid:
         return (*conditions, recharge.text)
-    if limit.shortfall:
+    if line.shortfall:
         conditions.append(
             text(
-                f"开通前补足保证金 {fmt(limit.shortfall)}（应收 {fmt(limit.required_deposit)}，"
+                f"开通前缴纳保证金 {fmt(line.shortfall)}（合同保证金共 {fmt(line.required_deposit)}，"
                 f"已收 {fmt(buffers.deposit)}）",
-                f"deposit shortfall of {fmt(limit.shortfall)} paid before the line opens "
-                f"(required {fmt(limit.required_deposit)}, held {fmt(buffers.deposit)})",
+                f"a deposit of {fmt(line.shortfall)} paid before the line opens (the contract's "
+                f"deposit {fmt(line.required_deposit)} in all, {fmt(buffers.deposit)} held)",
             )
         )
-    if limit.terms < profile.payment_terms_days:
+    if line.terms < profile.payment_terms_days:
         conditions.append(
             text(
-                f"账期由申请的 {profile.payment_terms_days} 天缩短为 {limit.terms} 天",
+                f"账期由申请的 {profile.payment_terms_days} 天缩短为 {line.terms} 天",
                 f"payment terms shortened from the requested {profile.payment_terms_days} "
-                f"to {limit.terms} days",
+                f"to {line.terms} days",
             )
         )
-    if limit.cycle < buffers.billing_cycle_days:
+    if line.cycle < buffers.billing_cycle_days:
         conditions.append(
             text(
-                f"账单周期由 {buffers.billing_cycle_days} 天缩短为 {limit.cycle} 天",
-                f"billing cycle shortened from {buffers.billing_cycle_days} to {limit.cycle} days",
+                f"账单周期由 {buffers.billing_cycle_days} 天缩短为 {line.cycle} 天",
+                f"billing cycle shortened from {buffers.billing_cycle_days} to {line.cycle} days",
             )
         )
     if len(ramp) > 1:
@@ -202,77 +157,155 @@ def conditions_of(
             )
         )
     if profile.guarantee_type is not GuaranteeType.NONE:
-        held = f"{profile.guarantee_type.value}, {fmt(profile.guarantee_amount)}"
+        kind = label(profile.guarantee_type)
+        amount = fmt(profile.guarantee_amount)
         conditions.append(
             text(
-                f"开通前归档担保文件原件（{held}）",
-                f"original guarantee documents on file before the line opens ({held})",
+                f"开通前归档担保文件原件（{kind.zh}，{amount}）",
+                f"original guarantee documents on file before the line opens ({kind.en.lower()}, "
+                f"{amount})",
             )
         )
     return tuple(conditions)
 
 
-def kind_of(
-    app: Application, policy: Policy, limit: Limit, conditions: Sequence[Text]
-) -> DecisionKind:
-    if limit.prepaid:
+def kind_of(app: Application, line: Line, conditions: Sequence[Text]) -> DecisionKind:
+    """As asked; reduced; with conditions precedent; a different structure; or prepaid only."""
+    if line.prepaid:
         return DecisionKind.PREPAID_ONLY
-    if limit.approved < app.profile.requested_limit * policy.counter_offer_below:
+    if line.added_deposit or line.structure is not Structure.MONTHLY_SETTLEMENT:
         return DecisionKind.COUNTER_OFFER
-    if conditions or limit.structure is not Structure.MONTHLY_SETTLEMENT:
+    if conditions:
         return DecisionKind.APPROVE_WITH_CONDITIONS
+    if line.approved < app.profile.requested_limit:
+        return DecisionKind.APPROVE_REDUCED
     return DecisionKind.APPROVE
 
 
 def alternatives_of(
-    app: Application, tier: Tier, limit: Limit, recharge: Recharge, unit: Decimal
+    app: Application,
+    policy: Policy,
+    choice: TierChoice,
+    spend: Spend,
+    line: Line,
+    recharge: Recharge,
+    unit: Decimal,
 ) -> tuple[Alternative, ...]:
-    """A refusal or a counter-offer always comes with structures the customer can take instead."""
+    """What the customer could take instead: prepaid with auto-recharge (when no credit is given
+    as asked), and the deposit that would carry the line it needs, as the engine would decide it
+    with that deposit posted."""
     currency = app.profile.currency
-    alternatives = [
-        Alternative(
-            structure=Structure.PREPAID,
-            limit=Decimal(0),
-            required_deposit=Decimal(0),
-            auto_recharge_threshold=recharge.threshold,
-            auto_recharge_amount=recharge.amount,
-            description=recharge.text,
-        )
-    ]
-    secured_limit = round_down(min(app.profile.requested_limit, limit.need), unit)
-    if secured_limit > limit.approved:
-        amount, cycle = money(secured_limit, currency), tier.max_billing_cycle_days
+    alternatives = []
+    if line.prepaid or line.structure is not Structure.MONTHLY_SETTLEMENT:
         alternatives.append(
             Alternative(
-                structure=Structure.DEPOSIT_BACKED,
-                limit=secured_limit,
-                required_deposit=secured_limit,
-                description=text(
-                    f"保证金担保：缴纳 {amount} 保证金，可获 {amount} 额度（{cycle} 天账单周期）",
-                    f"deposit-backed: a deposit of {amount} secures a line of {amount} "
-                    f"({cycle}-day billing cycle)",
-                ),
+                structure=Structure.PREPAID,
+                limit=Decimal(0),
+                required_deposit=Decimal(0),
+                auto_recharge_threshold=recharge.threshold,
+                auto_recharge_amount=recharge.amount,
+                description=recharge.text,
             )
         )
+    first = structures_of(app, policy, choice)[0]
+    wanted = round_down(
+        min(app.profile.requested_limit, line_at(app, policy, choice, spend, unit, first).need),
+        unit,
+    )
+    if wanted <= line.approved:
+        return tuple(alternatives)
+    lever = deposit_for(app, policy, choice, spend, unit, first, wanted)
+    if lever is None:
+        return tuple(alternatives)
+    deposit = lever[0]
+    offered = with_deposit(app, policy, choice, spend, unit, deposit)
+    if offered.approved <= line.approved:
+        return tuple(alternatives)
+    added, amount = money(deposit, currency), money(offered.approved, currency)
+    kind = label(offered.structure)
+    alternatives.append(
+        Alternative(
+            structure=offered.structure,
+            limit=offered.approved,
+            required_deposit=offered.required_deposit,
+            billing_cycle_days=offered.cycle,
+            payment_terms_days=offered.terms,
+            description=text(
+                f"追加保证金 {added}，可获 {amount} 额度（{kind.zh}，账单周期 {offered.cycle} 天，"
+                f"账期 {offered.terms} 天）",
+                f"a further deposit of {added} carries a line of {amount} ({kind.en.lower()}, "
+                f"{offered.cycle}-day billing cycle, {offered.terms}-day terms)",
+            ),
+        )
+    )
     return tuple(alternatives)
 
 
-def exposure_of(app: Application, policy: Policy, spend: Spend, limit: Limit) -> Exposure:
-    """Unsecured exposure once the conditions precedent (required deposit) are met."""
-    buffers = app.buffers
-    held = max(buffers.deposit, limit.required_deposit) + buffers.prepaid_balance
-    unsecured = max(limit.approved - held - limit.hard_guarantee, Decimal(0))
+def upstream_ratio(policy: Policy, spend: Spend) -> Decimal:
+    """What we pay upstream per unit billed, weighted by each line's expected spend."""
+    rates = policy.upstream_cost_ratio
+    if not spend.expected:
+        return max(rates.values())
+    weighted = sum((rates[ln.cost_class] * ln.monthly_spend for ln in spend.lines), Decimal(0))
+    return ratio(weighted / spend.expected)
+
+
+def exposure_of(
+    app: Application, policy: Policy, spend: Spend, line: Line, stop: Decimal | None
+) -> Exposure:
+    """The window, how long the line lasts, and the provider cost of what the customer can draw
+    before the hard stop, less the security held once the conditions precedent are met."""
+    currency = app.profile.currency
+    window = line.cycle + line.terms + policy.need_limit.grace_days
+    daily, daily_peak = spend.expected / DAYS_PER_MONTH, spend.peak / DAYS_PER_MONTH
+    held = security_of(app)
+    security = (
+        max(app.buffers.deposit, line.required_deposit)
+        + app.buffers.prepaid_balance
+        + held.hard_guarantee
+    )
+    window_peak = cents(daily_peak * window)
+    stop_draw = line.approved * stop if stop is not None else window_peak
+    draw = cents(min(window_peak, stop_draw)) if line.approved else Decimal(0)
+    rate = upstream_ratio(policy, spend)
+    at_risk = max(cents(draw * rate) - security, Decimal(0))
+
+    def fmt(amount: Decimal) -> str:
+        return money(amount, currency)
+
+    stop_zh = f"额度 × {percent(stop)}" if stop is not None else "无硬性停止"
+    stop_en = f"limit × {percent(stop)}" if stop is not None else "no hard stop"
     return Exposure(
         expected_monthly_spend=cents(spend.expected),
         peak_monthly_spend=cents(spend.peak),
         high_cost_share=spend.high_cost_share,
         new_scenario_share=spend.new_scenario_share,
-        need_based_limit=limit.need,
-        secured_buffers=cents(limit.secured),
-        unsecured_exposure=cents(unsecured),
-        provider_cost_at_risk=cents(unsecured * policy.cost_to_serve_ratio),
+        need_based_limit=line.need,
+        secured_buffers=cents(held.total),
+        unsecured_exposure=cents(max(line.approved - security, Decimal(0))),
+        window_days=window,
+        first_invoice_due_day=line.due_day,
+        days_to_exhaust=_days(line.approved, daily),
+        days_to_exhaust_peak=_days(line.approved, daily_peak),
+        window_spend=cents(daily * window),
+        window_spend_peak=window_peak,
+        hard_stop_draw=draw,
+        upstream_cost_ratio=rate,
+        security_held=cents(security),
+        provider_cost_at_risk=at_risk,
+        provider_cost_basis=text(
+            f"垫付上游成本 {fmt(at_risk)} = min(窗口期峰值消耗 {fmt(window_peak)}，{stop_zh}) "
+            f"{fmt(draw)} × 上游成本率 {percent(rate)} − 已收保证金 / 保函 {fmt(cents(security))}",
+            f"provider cost at risk {fmt(at_risk)} = min(peak spend over the window "
+            f"{fmt(window_peak)}, {stop_en}) {fmt(draw)} × upstream cost ratio {percent(rate)} "
+            f"− security held {fmt(cents(security))}",
+        ),
         lines=spend.lines,
     )
+
+
+def _days(limit: Decimal, daily: Decimal) -> int | None:
+    return int(limit / daily) if limit and daily else None
 
 
 def review_of(app: Application, tier: Tier, choice: TierChoice) -> tuple[int, date, bool]:
@@ -292,31 +325,33 @@ def reasons_of(
     policy: Policy,
     score: int,
     choice: TierChoice,
-    limit: Limit,
+    spend: Spend,
+    line: Line,
+    exposure: Exposure,
     renewal_first: bool,
 ) -> tuple[Text, ...]:
-    currency, tier = app.profile.currency, choice.tier
+    profile, tier = app.profile, choice.tier
+    currency = profile.currency
 
     def fmt(amount: Decimal) -> str:
         return money(amount, currency)
 
-    structure = label(limit.structure)
+    structure = label(line.structure)
     grace = policy.need_limit.grace_days
     reasons = [
         text(
-            f"评分 {score}/100，评级 {tier.id} {tier.name.zh}，结构：{structure.zh}",
+            f"评分 {score}/100，评级 {tier.id} {tier.name.zh}档，授信结构：{structure.zh}",
             f"score {score}/100, tier {tier.id} {tier.name.en}, structure: {structure.en}",
         ),
-        *(rule.reason for rule in choice.fired),
         text(
-            f"需求测算 {fmt(limit.need)} = 加权月消耗 {fmt(limit.weighted_spend)} ×（账单周期 "
-            f"{limit.cycle} + 账期 {limit.terms} + 宽限 {grace} 天）/ 30",
-            f"need-based limit {fmt(limit.need)} = weighted monthly spend "
-            f"{fmt(limit.weighted_spend)} × (cycle {limit.cycle} + terms {limit.terms} + grace "
-            f"{grace} days) / 30",
+            f"需求测算 {fmt(line.need)} = 加权月消耗 {fmt(line.weighted_spend)} ×（账单周期 "
+            f"{line.cycle} 天 + 账期 {line.terms} 天 + 宽限 {grace} 天）÷ 30",
+            f"need-based limit {fmt(line.need)} = weighted monthly spend "
+            f"{fmt(line.weighted_spend)} × (billing cycle {line.cycle} + terms {line.terms} + "
+            f"grace {grace} days) / 30",
         ),
     ]
-    if limit.prepaid:
+    if line.prepaid:
         reasons.append(
             text(
                 "不授予信用额度：改为预付加自动充值，付款记录良好后可申请月结",
@@ -325,21 +360,66 @@ def reasons_of(
             )
         )
     else:
-        bound, cap = limit.caps[limit.binding]
+        cap = next(cap for cap in line.caps if cap.binding)
         reasons.append(
             text(
-                f"批准额度 {fmt(limit.approved)} 受限于{cap.zh}（{fmt(cents(bound))}）",
-                f"approved limit {fmt(limit.approved)} is bound by {cap.en} ({fmt(cents(bound))})",
+                f"批准额度 {fmt(line.approved)} 受限于{cap.label.zh}（{fmt(cap.amount)}）",
+                f"approved limit {fmt(line.approved)} is bound by {cap.label.en} "
+                f"({fmt(cap.amount)})",
             )
         )
-    if currency is not policy.base_currency:
+        reasons.append(_window_reason(exposure, fmt))
+        reasons.append(exposure.provider_cost_basis)
+    first = structures_of(app, policy, choice)[0]
+    if not line.prepaid and (line.cycle, line.terms) != first:
+        reasons.append(
+            text(
+                f"为使额度覆盖首张账单到期前的预计消耗，结构由账单周期 {first[0]} 天 + 账期 "
+                f"{first[1]} 天调整为 {line.cycle} 天 + {line.terms} 天",
+                f"so that the line covers expected spend until the first invoice is due, the "
+                f"structure moves from a {first[0]}-day cycle + {first[1]}-day terms to "
+                f"{line.cycle} + {line.terms} days",
+            )
+        )
+    if line.added_deposit:
+        reasons.append(
+            text(
+                f"任何可选结构下额度都不足以覆盖首张账单到期前的预计消耗（"
+                f"{fmt(cents(fit_amount(spend, line.due_day)))}）：须追加保证金 "
+                f"{fmt(line.added_deposit)}",
+                f"under no structure does the line cover expected spend until the first invoice "
+                f"is due ({fmt(cents(fit_amount(spend, line.due_day)))}): a further deposit of "
+                f"{fmt(line.added_deposit)} is required",
+            )
+        )
+    if line.by_cash:
+        reasons.append(
+            text(
+                "额度由客户已交现金（保证金与预付余额）全额担保",
+                "the line is fully secured by cash the customer has posted (deposit and prepaid)",
+            )
+        )
+    if any(cap.id == "current" and cap.binding for cap in line.caps):
+        needed = "、".join(label(m).zh for m in policy.increase.materials)
+        needed_en = ", ".join(label(m).en.lower() for m in policy.increase.materials)
+        reasons.append(
+            text(
+                f"提额以现有额度为上限：须提交新材料（{needed}）方可提高",
+                f"the increase is capped at the current limit: new materials ({needed_en}) "
+                f"are needed for more",
+            )
+        )
+    if currency is not policy.base_currency or profile.country != "CN":
         rate = (
             f"1 {currency.value} = {show(policy.fx.rates[currency])} {policy.base_currency.value}"
+            if currency is not policy.base_currency
+            else f"{currency.value}"
         )
         reasons.append(
             text(
-                f"币种换算按政策汇率 {rate}（{policy.fx.as_of}）",
-                f"currency converted at the policy rate {rate} (as of {policy.fx.as_of})",
+                f"额度以 {currency.value} 计，按政策汇率 {rate}（{policy.fx.as_of}）折算本位币",
+                f"the limit is in {currency.value}; the base currency at the policy rate {rate} "
+                f"(as of {policy.fx.as_of})",
             )
         )
     if renewal_first:
@@ -350,6 +430,24 @@ def reasons_of(
             )
         )
     return tuple(reasons)
+
+
+def _window_reason(exposure: Exposure, fmt: Callable[[Decimal], str]) -> Text:
+    days, peak = exposure.days_to_exhaust, exposure.days_to_exhaust_peak
+    due = exposure.first_invoice_due_day
+    lasts_zh = f"按预计消耗可用 {days} 天（峰值 {peak} 天）" if days is not None else "无预计消耗"
+    lasts_en = (
+        f"lasts {days} days at expected spend ({peak} at peak)"
+        if days is not None
+        else "has no expected spend"
+    )
+    return text(
+        f"额度{lasts_zh}，首张账单第 {due} 天到期；敞口窗口 {exposure.window_days} 天，"
+        f"窗口期消耗 {fmt(exposure.window_spend)}（峰值 {fmt(exposure.window_spend_peak)}）",
+        f"the line {lasts_en}; the first invoice is due on day {due}; the exposure window is "
+        f"{exposure.window_days} days, with {fmt(exposure.window_spend)} of spend "
+        f"({fmt(exposure.window_spend_peak)} at peak)",
+    )
 
 
 # --------------------------------------------------------------- evaluate
@@ -374,19 +472,29 @@ def evaluate(
     breakdown = score_of(policy, facts)
     score = sum(line.points for line in breakdown)
     choice = tier_of(policy, {**facts, "score": Decimal(score)})
-    limit = limit_of(app, policy, choice.tier, spend, unit)
-    ramp = ramp_of(app, policy, limit, bool(facts["is_new_customer"]), unit)
+    line = line_of(app, policy, choice, spend, unit)
+    ramp = ramp_of(app, policy, line, spend, bool(facts["is_new_customer"]), unit)
     recharge = recharge_of(policy, spend, currency)
-    conditions = conditions_of(app, choice, limit, ramp, recharge)
-    kind = kind_of(app, policy, limit, conditions)
-    offers_alternatives = kind in (DecisionKind.PREPAID_ONLY, DecisionKind.COUNTER_OFFER)
+    conditions = conditions_of(app, choice, line, ramp, recharge)
+    kind = kind_of(app, line, conditions)
     interval, next_review, renewal_first = review_of(app, choice.tier, choice)
+    steps = app.stop_loss or policy.stop_loss
+    exposure = exposure_of(
+        app, policy, spend, line, hard_stop_threshold(steps, Trigger.OVER_LIMIT)
+    )
     values = {
         "expected_monthly_spend": spend.expected,
         "peak_monthly_spend": spend.peak,
         "high_cost_share": spend.high_cost_share,
-        "approved_limit": limit.approved,
-        "increase_headroom": max(profile.requested_limit - limit.approved, limit.approved),
+        "approved_limit": line.approved,
+        "increase_headroom": max(profile.requested_limit - line.approved, line.approved),
+    }
+    decided = {
+        **facts,
+        "approved_limit_base": policy.to_base(line.approved, currency),
+        "unsecured_exposure_base": policy.to_base(exposure.unsecured_exposure, currency),
+        "secured_by_cash": line.by_cash and choice.tier.structure is Structure.PREPAID,
+        "structure": line.structure.value,
     }
     application_hash, fingerprint = audit_hashes(app, policy, prices)
     return Decision(
@@ -398,28 +506,35 @@ def evaluate(
         score=score,
         score_breakdown=breakdown,
         tier_trace=choice.trace,
-        approved_limit=limit.approved,
+        approved_limit=line.approved,
         requested_limit=profile.requested_limit,
+        current_limit=profile.current_limit,
+        limit_caps=line.caps,
         currency=currency,
-        structure=limit.structure,
-        payment_terms_days=limit.terms,
-        billing_cycle_days=limit.cycle,
-        required_deposit=limit.required_deposit,
-        deposit_shortfall=limit.shortfall,
+        structure=line.structure,
+        payment_terms_days=line.terms,
+        billing_cycle_days=line.cycle,
+        required_deposit=line.required_deposit,
+        deposit_shortfall=line.shortfall,
         conditions=conditions,
         alternatives=(
-            alternatives_of(app, choice.tier, limit, recharge, unit) if offers_alternatives else ()
+            ()
+            if kind is DecisionKind.APPROVE
+            else alternatives_of(app, policy, choice, spend, line, recharge, unit)
         ),
         ramp=ramp,
-        exposure=exposure_of(app, policy, spend, limit),
+        exposure=exposure,
         review_interval_days=interval,
         next_review_date=next_review,
         downgrade_triggers=(
-            () if limit.prepaid else governance(policy.downgrade_triggers, values, currency)
+            () if line.prepaid else governance(policy.downgrade_triggers, values, currency)
         ),
         upgrade_conditions=governance(policy.upgrade_conditions, values, currency),
-        stop_loss=with_escalation(app.stop_loss or policy.stop_loss, policy.final_escalation),
-        reasons=reasons_of(app, policy, score, choice, limit, renewal_first),
+        stop_loss=with_escalation(steps, policy.final_escalation),
+        approvals_required=approvals_of(
+            policy, decided, decided["approved_limit_base"]  # type: ignore[arg-type]
+        ),
+        reasons=reasons_of(app, policy, score, choice, spend, line, exposure, renewal_first),
         issues=tuple(issues),
         audit=Audit(
             fingerprint=fingerprint,

@@ -35,6 +35,7 @@ MAX_VALUES = 150_000  # JSON values in all; 10,000 full consumption lines are ab
 EARLIEST_APPLICATION, LATEST_APPLICATION = date(2000, 1, 1), date(2099, 12, 31)
 MAX_RENEWAL_YEARS = 10  # after the application date
 MAX_TEXT = 200
+MAX_CONTEXT_KTOK = 100_000  # a hundred million tokens of input context per request
 
 
 @dataclass(frozen=True)
@@ -185,6 +186,7 @@ class Action(StrEnum):
     DISABLE_HIGH_COST_MODELS = "disable_high_cost_models"
     RATE_LIMIT = "rate_limit"
     REQUIRE_TOPUP = "require_topup"
+    REQUEST_EMERGENCY_APPROVAL = "request_emergency_approval"
     SWITCH_TO_PREPAID = "switch_to_prepaid"
     SUSPEND_SERVICE = "suspend_service"
 
@@ -204,13 +206,38 @@ class Structure(StrEnum):
 
 
 class DecisionKind(StrEnum):
-    APPROVE = "approve"
+    APPROVE = "approve"  # as asked, no conditions
+    APPROVE_REDUCED = "approve_reduced"  # less than asked, same structure, no conditions
     APPROVE_WITH_CONDITIONS = "approve_with_conditions"
     COUNTER_OFFER = "counter_offer"
     PREPAID_ONLY = "prepaid_only"
 
 
+class Material(StrEnum):
+    """New materials that support an increase above the current limit."""
+
+    AUDITED_FINANCIALS = "audited_financials"
+    BANK_STATEMENTS = "bank_statements"
+    ADDED_GUARANTEE = "added_guarantee"
+    PURCHASE_COMMITMENT = "purchase_commitment"
+
+
+class Role(StrEnum):
+    """Who signs, in rising order of authority."""
+
+    FINANCE_MANAGER = "finance_manager"
+    RISK_MANAGER = "risk_manager"
+    CFO = "cfo"
+    CREDIT_COMMITTEE = "credit_committee"
+
+
 # ---------------------------------------------------------------- application
+
+
+def _in_enum_order(values: tuple[StrEnum, ...]) -> tuple[StrEnum, ...]:
+    """Actions, recoveries and materials are sets; kept in declaration order (mildest action first)."""
+    members = list(type(values[0])) if values else []
+    return tuple(member for member in members if member in values)
 
 
 class Profile(Frozen):
@@ -230,9 +257,19 @@ class Profile(Frozen):
     consecutive_overdue_invoices: Events = 0
     current_overdue_amount: NonNegativeMoney = Decimal(0)
     current_days_overdue: Days = 0
+    # Invoices paid in the last 12 months; unknown (None) reads as one a month of relationship.
+    # This and the two increase fields are left out of the hash at their defaults, so applications
+    # hashed before they existed keep their hashes.
+    paid_invoices_12m: Events | None = Field(default=None, exclude_if=lambda value: value is None)
     guarantee_type: GuaranteeType = GuaranteeType.NONE
     guarantee_amount: NonNegativeMoney = Decimal(0)
     requested_limit: PositiveMoney
+    current_limit: NonNegativeMoney = Field(  # 0: a first application
+        default=Decimal(0), exclude_if=lambda value: value == 0
+    )
+    new_materials: Annotated[
+        tuple[Material, ...], Field(max_length=len(Material)), AfterValidator(_in_enum_order)
+    ] = Field(default=(), exclude_if=lambda value: not value)
     currency: Currency = Currency.CNY
     application_date: Annotated[date, Field(ge=EARLIEST_APPLICATION, le=LATEST_APPLICATION)]
     contract_renewal_date: date | None = None
@@ -251,6 +288,11 @@ class ConsumptionLine(Frozen):
     peak_factor: Annotated[Number, Field(gt=0), AtMost(100)] = Decimal(1)
     scenario: Scenario = Scenario.EXISTING
     cost_class: CostClass | None = None
+    # Typical input context per request, thousands of tokens: picks the price table's context tier.
+    # Left out of the hash when not given, so applications hashed before it existed keep theirs.
+    context_ktok: Annotated[Number, Field(ge=0), AtMost(MAX_CONTEXT_KTOK)] | None = Field(
+        default=None, exclude_if=lambda value: value is None
+    )
 
 
 class RampStep(Frozen):
@@ -267,12 +309,6 @@ class Buffers(Frozen):
     ramp: Annotated[tuple[RampStep, ...], Field(max_length=MAX_STEPS)] = ()
     auto_recharge_threshold: NonNegativeMoney | None = None
     auto_recharge_amount: NonNegativeMoney | None = None
-
-
-def _in_enum_order(values: tuple[StrEnum, ...]) -> tuple[StrEnum, ...]:
-    """Actions and recoveries are sets; kept in declaration order (mildest action first)."""
-    members = list(type(values[0])) if values else []
-    return tuple(member for member in members if member in values)
 
 
 class StopLossStep(Frozen):
@@ -297,7 +333,7 @@ class Application(Frozen):
 class ScoreLine(Frozen):
     factor: str
     label: Text
-    value: str
+    value: Text
     points: int
     reason: Text
 
@@ -319,8 +355,35 @@ class Exposure(Frozen):
     need_based_limit: Money
     secured_buffers: Money
     unsecured_exposure: Money
+    # The exposure window: usage accrues over the billing cycle, the invoice is due after the
+    # terms, and grace days run before the overdue playbook bites.
+    window_days: int
+    first_invoice_due_day: int
+    days_to_exhaust: int | None  # approved limit ÷ daily expected spend; None when prepaid
+    days_to_exhaust_peak: int | None
+    window_spend: Money
+    window_spend_peak: Money
+    # What we pay upstream for what the customer can draw before the hard stop, less security.
+    hard_stop_draw: Money
+    upstream_cost_ratio: Ratio
+    security_held: Money
     provider_cost_at_risk: Money
+    provider_cost_basis: Text
     lines: tuple[SpendLine, ...]
+
+
+class Cap(Frozen):
+    """One of the limits the approved line may not exceed; the smallest binds."""
+
+    id: str
+    label: Text
+    amount: Money
+    binding: bool
+
+
+class Approver(Frozen):
+    role: Role
+    reason: Text
 
 
 class Governance(Frozen):
@@ -344,6 +407,8 @@ class Alternative(Frozen):
     structure: Structure
     limit: Money
     required_deposit: Money
+    billing_cycle_days: int | None = None
+    payment_terms_days: int | None = None
     auto_recharge_threshold: Money | None = None
     auto_recharge_amount: Money | None = None
     description: Text
@@ -371,6 +436,8 @@ class Decision(Frozen):
     tier_trace: tuple[Text, ...]
     approved_limit: Money
     requested_limit: Money
+    current_limit: Money
+    limit_caps: tuple[Cap, ...]
     currency: Currency
     structure: Structure
     payment_terms_days: int
@@ -386,6 +453,7 @@ class Decision(Frozen):
     downgrade_triggers: tuple[Governance, ...]
     upgrade_conditions: tuple[Governance, ...]
     stop_loss: tuple[StopLossRule, ...]
+    approvals_required: tuple[Approver, ...]
     reasons: tuple[Text, ...]
     issues: tuple[Issue, ...]
     audit: Audit

@@ -8,6 +8,7 @@ from enum import StrEnum
 from creditbook.core.labels import LABELS
 from creditbook.core.models import Decision
 from creditbook.core.money import money, percent
+from creditbook.core.playbook import threshold_text
 from creditbook.core.records import Issue, Lang, Text, text
 
 
@@ -69,8 +70,16 @@ def render_decision(decision: Decision, lang: Lang) -> str:
         ),
         (
             label("无担保敞口", "Unsecured exposure", lang),
-            f"{money(exposure.unsecured_exposure, cur)} · {label('上游成本风险', 'provider cost at risk', lang)} "
+            f"{money(exposure.unsecured_exposure, cur)} · {label('垫付上游成本', 'provider cost at risk', lang)} "
             f"{money(exposure.provider_cost_at_risk, cur)}",
+        ),
+        (
+            label("敞口窗口", "Exposure window", lang),
+            _window(decision, lang),
+        ),
+        (
+            label("审批人", "Approvers", lang),
+            ", ".join(LABELS[a.role].render(lang) for a in decision.approvals_required),
         ),
         (
             label("下次复核", "Next review", lang),
@@ -85,6 +94,14 @@ def render_decision(decision: Decision, lang: Lang) -> str:
             lines.append(f"{title.render(lang)}:")
             lines.extend(f"  - {item}" for item in items)
 
+    section(
+        text("额度上限", "Caps"),
+        (
+            f"{cap.label.render(lang)}: {money(cap.amount, cur)}"
+            + (f" ← {label('约束', 'binds', lang)}" if cap.binding else "")
+            for cap in decision.limit_caps
+        ),
+    )
     section(text("条件", "Conditions"), (c.render(lang) for c in decision.conditions))
     section(
         text("替代方案", "Alternatives"),
@@ -104,19 +121,40 @@ def render_decision(decision: Decision, lang: Lang) -> str:
     section(
         text("止损方案", "Stop-loss playbook"),
         (
-            f"{LABELS[rule.trigger].render(lang)} ≥ {rule.threshold}: "
+            f"{threshold_text(rule.trigger, rule.threshold).render(lang)}: "
             f"{_names(rule.actions, lang)} → {_names(rule.escalation, lang) or '—'}; "
             f"{label('恢复', 'recovery', lang)}: {_names(rule.recovery, lang)}"
             for rule in decision.stop_loss
+        ),
+    )
+    section(
+        text("审批", "Sign-off"),
+        (
+            f"{LABELS[a.role].render(lang)}: {a.reason.render(lang)}"
+            for a in decision.approvals_required
         ),
     )
     section(text("提示", "Warnings"), (issue.render(lang) for issue in decision.issues))
     lines.append(
         f"{label('审计', 'Audit', lang)}: {decision.audit.fingerprint[:16]} · "
         f"{decision.audit.policy_id} {decision.audit.policy_version} · "
-        f"engine {decision.audit.engine_version}"
+        f"{label('引擎', 'engine', lang)} {decision.audit.engine_version}"
     )
     return "\n".join(lines)
+
+
+def _window(decision: Decision, lang: Lang) -> str:
+    exposure = decision.exposure
+    due = exposure.first_invoice_due_day
+    if exposure.days_to_exhaust is None:
+        return label(f"首张账单第 {due} 天到期", f"first invoice due on day {due}", lang)
+    return label(
+        f"额度可用 {exposure.days_to_exhaust} 天（峰值 {exposure.days_to_exhaust_peak} 天），"
+        f"首张账单第 {due} 天到期",
+        f"the line lasts {exposure.days_to_exhaust} days ({exposure.days_to_exhaust_peak} at peak); "
+        f"first invoice due on day {due}",
+        lang,
+    )
 
 
 def _names(values: Iterable[StrEnum], lang: Lang) -> str:

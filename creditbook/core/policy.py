@@ -2,24 +2,29 @@
 
 from __future__ import annotations
 
+import itertools
 from datetime import date
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import Field, model_validator
+from pydantic import AfterValidator, Field, model_validator
 
 from creditbook.core.conditions import Condition, unknown_facts
 from creditbook.core.hashing import content_hash
 from creditbook.core.models import (
     Action,
+    BillingCycleDays,
+    CostClass,
     Currency,
+    Material,
     PaymentTermsDays,
+    Role,
     StopLossStep,
     Structure,
     Trigger,
 )
-from creditbook.core.playbook import playbook_problems
+from creditbook.core.playbook import PlaybookLimit, playbook_problems
 from creditbook.core.records import Frozen, Money, Number, Ratio, Text
 
 PositiveNumber = Annotated[Number, Field(gt=0)]
@@ -54,8 +59,13 @@ class Tier(Row):
 
 
 class HardRule(Row):
+    """Every rule that holds applies: it caps the tier, and may shorten the billing cycle and the
+    review interval, raise the deposit ratio, and add a condition precedent."""
+
     id: str
-    max_tier: str
+    max_tier: str | None = None
+    max_billing_cycle_days: BillingCycleDays | None = None
+    min_deposit_ratio: Annotated[Ratio, Field(le=1)] | None = None
     review_interval_days: Annotated[int, Field(gt=0)] | None = None
     reason: Text
     condition: Text | None = None
@@ -81,6 +91,57 @@ class NeedLimit(Frozen):
     peak_weight: Annotated[Ratio, Field(le=1)]
 
 
+class NewCustomer(Frozen):
+    """Too little history to judge: fewer months with us, or fewer paid invoices, than these. The
+    on-time ratio counts only from `min_paid_invoices` invoices on."""
+
+    min_relationship_months: Annotated[int, Field(ge=1)]
+    min_paid_invoices: Annotated[int, Field(ge=1)]
+
+
+class Structures(Frozen):
+    """The billing cycles and payment terms the engine may offer when it fits the structure to
+    the line (never longer than the customer asked or the tier allows)."""
+
+    billing_cycles: Annotated[tuple[BillingCycleDays, ...], Field(min_length=1)]
+    payment_terms: Annotated[tuple[PaymentTermsDays, ...], Field(min_length=1)]
+
+
+class Increase(Frozen):
+    """How far above the current limit each new material lets the line grow (× current limit);
+    without any, an increase is capped at the current limit."""
+
+    materials: dict[Material, Annotated[Number, Field(ge=1)]]
+
+
+class ScenarioRamp(Frozen):
+    """Spend from unproven new scenarios above `above_share` of the total opens in steps: each
+    step's share applies to the new-scenario part of the line."""
+
+    above_share: Annotated[Ratio, Field(lt=1)]
+    steps: Annotated[tuple[RampShare, ...], Field(min_length=1)]
+
+
+class AuthorityBand(Frozen):
+    """Who signs a line up to this amount (base currency); the last band has no upper end."""
+
+    up_to: Annotated[Money, Field(gt=0)] | None = None
+    roles: Annotated[tuple[Role, ...], Field(min_length=1)]
+
+
+class AuthorityException(Row):
+    """Who else signs when `when` holds (over the application's and the decision's facts)."""
+
+    id: str
+    roles: Annotated[tuple[Role, ...], Field(min_length=1)]
+    reason: Text
+
+
+class Authority(Frozen):
+    bands: Annotated[tuple[AuthorityBand, ...], Field(min_length=1)]
+    exceptions: tuple[AuthorityException, ...] = ()
+
+
 class Rounding(Frozen):
     limit_unit: dict[Currency, PositiveNumber]
 
@@ -97,18 +158,27 @@ Requirement = Literal["new_materials", "added_guarantee", "purchase_commitment"]
 
 
 class GovernanceRule(Frozen):
-    """Threshold = basis value × factor + offset (capped at 1 for ratios); `{threshold}` in text."""
+    """Threshold = basis value × factor + offset, at most `cap_basis` × `cap_factor` (so a trigger
+    fires before the line it protects runs out); `{threshold}` in the text. A ratio trigger that
+    could only fire above 100 % is left out."""
 
     id: str
     basis: Basis = "none"
     factor: Number = Decimal(1)
     offset: Number = Decimal(0)
+    cap_basis: Basis | None = None
+    cap_factor: Number = Decimal(1)
     unit: Literal["amount", "ratio", "count", "days"]
     description: Text
 
 
 class UpgradeRule(GovernanceRule):
     requires: Requirement
+
+
+class RampShare(Frozen):
+    from_day: Annotated[int, Field(ge=0)]
+    share: Annotated[Ratio, Field(gt=0, le=1)]
 
 
 class PrepaidAdvice(Frozen):
@@ -118,9 +188,23 @@ class PrepaidAdvice(Frozen):
     recharge_days: Annotated[int, Field(gt=0)]
 
 
-class RampShare(Frozen):
-    from_day: Annotated[int, Field(ge=0)]
-    share: Annotated[Ratio, Field(gt=0, le=1)]
+
+
+class Pricing(Frozen):
+    """How consumption lines are priced. The defaults are the rules of policies written before
+    this block existed, whose hashes therefore do not change (`Policy.content_hash`)."""
+
+    peak_only: bool = True  # off-peak price rows never price credit
+    # Stated and token-priced spend more than this far apart, relative to the higher: a warning,
+    # and the higher figure is used.
+    spend_tolerance: Annotated[Ratio, Field(le=1)] = Decimal("0.25")
+
+
+def _every_trigger(limits: dict[Trigger, PlaybookLimit]) -> dict[Trigger, PlaybookLimit]:
+    missing = [trigger.value for trigger in Trigger if trigger not in limits]
+    if missing:
+        raise ValueError(f"playbook_limits is missing {', '.join(missing)}")
+    return limits
 
 
 class Example(Frozen):
@@ -142,19 +226,25 @@ class Policy(Frozen):
     base_currency: Currency
     fx: Fx
     appetite: Appetite
-    cost_to_serve_ratio: Annotated[Ratio, Field(gt=0, le=1)]
-    counter_offer_below: Annotated[Ratio, Field(gt=0, le=1)]
+    upstream_cost_ratio: dict[CostClass, Annotated[Ratio, Field(gt=0, le=1)]]
     rounding: Rounding
     need_limit: NeedLimit
+    pricing: Pricing = Pricing()
+    new_customer: NewCustomer
+    structures: Structures
+    increase: Increase
     score_factors: Annotated[tuple[ScoreFactor, ...], Field(min_length=1)]
     tiers: Annotated[tuple[Tier, ...], Field(min_length=2)]
     hard_rules: tuple[HardRule, ...]
     new_customer_ramp: tuple[RampShare, ...]
+    new_scenario_ramp: ScenarioRamp
     prepaid_advice: PrepaidAdvice
     downgrade_triggers: tuple[GovernanceRule, ...]
     upgrade_conditions: Annotated[tuple[UpgradeRule, ...], Field(min_length=1)]
     stop_loss: tuple[StopLossStep, ...]
+    playbook_limits: Annotated[dict[Trigger, PlaybookLimit], AfterValidator(_every_trigger)]
     final_escalation: dict[Trigger, tuple[Action, ...]]
+    approval_authority: Authority
     examples: Examples | None = None
 
     @model_validator(mode="after")
@@ -178,8 +268,10 @@ class Policy(Frozen):
         return amount if currency == self.base_currency else amount / self.fx.rates[currency]
 
     def content_hash(self) -> str:
-        """sha256 of the canonical rules; worked examples are documentation, not rules."""
-        return content_hash(self, exclude={"examples"})
+        """sha256 of the canonical rules; worked examples are documentation, not rules. Pricing at
+        its defaults is left out, so a policy hashed before that block existed keeps its hash."""
+        default_pricing = {"pricing"} if self.pricing == Pricing() else set()
+        return content_hash(self, exclude={"examples", *default_pricing})
 
 
 def policy_problems(policy: Policy) -> list[str]:
@@ -227,17 +319,48 @@ def policy_problems(policy: Policy) -> list[str]:
     problems += [
         f"hard rule {rule.id}: unknown tier {rule.max_tier!r}"
         for rule in policy.hard_rules
-        if rule.max_tier not in tier_ids
+        if rule.max_tier is not None and rule.max_tier not in tier_ids
     ]
     if policy.base_currency not in policy.rounding.limit_unit:
         problems.append("rounding.limit_unit needs the base currency")
     missing_fx = set(Currency) - {policy.base_currency} - set(policy.fx.rates)
     if missing_fx:
         problems.append(f"fx.rates is missing {', '.join(sorted(missing_fx))}")
-    shares = [step.share for step in policy.new_customer_ramp]
-    if shares and (shares != sorted(shares) or shares[-1] != 1):
-        problems.append("new_customer_ramp shares must rise to 1")
-    problems += [f"stop_loss: {message.en}" for _, message in playbook_problems(policy.stop_loss)]
+    for name, ramp in (
+        ("new_customer_ramp", policy.new_customer_ramp),
+        ("new_scenario_ramp", policy.new_scenario_ramp.steps),
+    ):
+        shares = [step.share for step in ramp]
+        if shares and (shares != sorted(shares) or shares[-1] != 1):
+            problems.append(f"{name} shares must rise to 1")
+    missing_cost = set(CostClass) - set(policy.upstream_cost_ratio)
+    if missing_cost:
+        problems.append(f"upstream_cost_ratio is missing {', '.join(sorted(missing_cost))}")
+    problems += _authority_problems(policy.approval_authority)
+    problems += [
+        f"approval_authority exception {rule.id}: unknown fact {fact!r}"
+        for rule in policy.approval_authority.exceptions
+        for fact in unknown_facts(rule.when, decided=True)
+    ]
+    problems += [
+        f"stop_loss: {message.en}"
+        for _, message in playbook_problems(policy.stop_loss, policy.playbook_limits)
+    ]
+    return problems
+
+
+def _authority_problems(authority: Authority) -> list[str]:
+    """A larger line never needs fewer approvers: bands rise, each keeps the roles below it."""
+    problems = []
+    bands = authority.bands
+    if bands[-1].up_to is not None or any(band.up_to is None for band in bands[:-1]):
+        problems.append("approval_authority: only the last band is open-ended")
+    ends = [band.up_to for band in bands[:-1] if band.up_to is not None]
+    if ends != sorted(set(ends)):
+        problems.append("approval_authority: band amounts must rise")
+    for lower, higher in itertools.pairwise(bands):
+        if not set(lower.roles) <= set(higher.roles):
+            problems.append("approval_authority: a larger band must keep every role of the smaller")
     return problems
 
 

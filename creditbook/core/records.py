@@ -53,7 +53,7 @@ class Text(Frozen):
     def render(self, lang: Lang = "both") -> str:
         if lang == "zh":
             return self.zh
-        if lang == "en":
+        if lang == "en" or self.zh == self.en:
             return self.en
         return f"{self.zh} / {self.en}"
 

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
-from creditbook.core.conditions import Facts, FactValue, matches, show
+from creditbook.core.conditions import Facts, FactValue, matches, shown
 from creditbook.core.models import (
     Application,
     GuaranteeType,
@@ -19,15 +19,24 @@ from creditbook.core.records import Text, text
 def facts_of(
     app: Application, policy: Policy, high_cost_share: Decimal, new_share: Decimal
 ) -> dict[str, FactValue]:
-    profile = app.profile
-    is_new = profile.relationship_months == 0
+    profile, history = app.profile, policy.new_customer
+    paid = paid_invoices(app)
+    is_new = (
+        profile.relationship_months < history.min_relationship_months
+        or paid < history.min_paid_invoices
+    )
     return {
         "entity_type": profile.entity_type.value,
         "years_in_business": profile.years_in_business,
         "procurement": profile.procurement.value,
         "relationship_months": Decimal(profile.relationship_months),
         "is_new_customer": is_new,
-        "on_time_ratio_12m": None if is_new else profile.on_time_ratio_12m,
+        "paid_invoices_12m": Decimal(paid),
+        "is_increase": is_increase(app),
+        # an on-time ratio over too few invoices says nothing
+        "on_time_ratio_12m": (
+            None if paid < history.min_paid_invoices else profile.on_time_ratio_12m
+        ),
         "max_days_overdue_12m": Decimal(profile.max_days_overdue_12m),
         "overdue_events_12m": Decimal(profile.overdue_events_12m),
         "consecutive_overdue_invoices": Decimal(profile.consecutive_overdue_invoices),
@@ -42,6 +51,19 @@ def facts_of(
     }
 
 
+def paid_invoices(app: Application) -> int:
+    """Invoices paid in 12 months; when not stated, one a month of the relationship (at most 12)."""
+    profile = app.profile
+    if profile.paid_invoices_12m is not None:
+        return profile.paid_invoices_12m
+    return min(profile.relationship_months, 12)
+
+
+def is_increase(app: Application) -> bool:
+    profile = app.profile
+    return bool(profile.current_limit) and profile.requested_limit > profile.current_limit
+
+
 def score_of(policy: Policy, facts: Facts) -> tuple[ScoreLine, ...]:
     lines = []
     for factor in policy.score_factors:
@@ -52,7 +74,7 @@ def score_of(policy: Policy, facts: Facts) -> tuple[ScoreLine, ...]:
                     ScoreLine(
                         factor=factor.id,
                         label=factor.label,
-                        value=show(facts[factor.fact]),
+                        value=shown(factor.fact, facts[factor.fact]),
                         points=band.points,
                         reason=band.reason,
                     )
@@ -70,13 +92,18 @@ class TierChoice:
 
 def tier_of(policy: Policy, facts: Facts) -> TierChoice:
     scored = policy.tiers[-1]
-    trace: tuple[Text, ...] = (text(f"评级 {scored.id}：默认行", f"tier {scored.id}: default row"),)
+    trace: tuple[Text, ...] = (
+        text(
+            f"评级 {scored.id} {scored.name.zh}（默认档：评分未达到其他档位）",
+            f"tier {scored.id} {scored.name.en} (the default: the score meets no other tier)",
+        ),
+    )
     for tier in policy.tiers:
         hit, why = matches(tier.when, facts)
         if hit:
             scored = tier
             if why:
-                trace = (joined(f"评级 {tier.id}：", f"tier {tier.id}: ", why),)
+                trace = (joined(*_tier_title(tier), why),)
             break
     chosen = scored
     fired = []
@@ -85,18 +112,38 @@ def tier_of(policy: Policy, facts: Facts) -> TierChoice:
         if not hit:
             continue
         fired.append(rule)
-        lowered = policy.tier_rank(rule.max_tier) > policy.tier_rank(chosen.id)
-        if lowered:
-            chosen = policy.tier(rule.max_tier)
-        effect = text(f"最高 {rule.max_tier}", f"at most {rule.max_tier}")
+        effect = [text(rule.reason.zh, rule.reason.en)]
+        if rule.max_tier is not None:
+            capped = policy.tier(rule.max_tier)
+            lowered = policy.tier_rank(capped.id) > policy.tier_rank(chosen.id)
+            was = chosen
+            if lowered:
+                chosen = capped
+            effect.append(
+                text(
+                    f"评级最高 {capped.id} {capped.name.zh}"
+                    + (f"，由 {was.id} 下调" if lowered else ""),
+                    f"tier at most {capped.id} {capped.name.en}"
+                    + (f", lowered from {was.id}" if lowered else ""),
+                )
+            )
+        if rule.max_billing_cycle_days is not None:
+            days = rule.max_billing_cycle_days
+            effect.append(text(f"账单周期最长 {days} 天", f"billing cycle at most {days} days"))
+        if rule.min_deposit_ratio is not None:
+            share = f"{(rule.min_deposit_ratio * 100).normalize():f}%"
+            effect.append(text(f"保证金不低于额度的 {share}", f"a deposit of at least {share}"))
         trace += (
-            joined(
-                f"硬性规则 {rule.id}（{effect.zh}{'，已降级' if lowered else ''}）：",
-                f"hard rule {rule.id} ({effect.en}{', lowered' if lowered else ''}): ",
-                why,
+            text(
+                "；".join(e.zh for e in effect) + "（" + "，".join(w.zh for w in why) + "）",
+                "; ".join(e.en for e in effect) + " (" + ", ".join(w.en for w in why) + ")",
             ),
         )
     return TierChoice(tier=chosen, trace=trace, fired=tuple(fired))
+
+
+def _tier_title(tier: Tier) -> tuple[str, str]:
+    return f"评级 {tier.id} {tier.name.zh}：", f"tier {tier.id} {tier.name.en}: "
 
 
 def joined(prefix_zh: str, prefix_en: str, parts: Sequence[Text]) -> Text:

@@ -17,30 +17,75 @@ from creditbook.core.models import (
 )
 from creditbook.core.money import cents, ratio
 from creditbook.core.policy import Policy
-from creditbook.core.prices import PriceTable
+from creditbook.core.prices import PriceRow, PriceTable
 from creditbook.core.records import text
 
 DAYS_PER_MONTH = Decimal(30)
 
 
+def token_spend(
+    line: ConsumptionLine, currency: Currency, policy: Policy, prices: PriceTable
+) -> tuple[PriceRow, Decimal] | None:
+    """A line's price row and its token volumes at that row in `currency`; None when the price
+    table has no row for it or the line gives no volumes."""
+    row = prices.row_for(line, peak_only=policy.pricing.peak_only)
+    if row is None or not (
+        line.input_mtok_month or line.cached_input_mtok_month or line.output_mtok_month
+    ):
+        return None
+    return row, policy.from_base(policy.to_base(row.monthly_cost(line), row.currency), currency)
+
+
+def spend_gap(
+    line: ConsumptionLine, currency: Currency, policy: Policy, prices: PriceTable
+) -> tuple[Decimal, Decimal] | None:
+    """(stated, priced to the cent) when a line's stated monthly spend and its tokens at list price
+    differ by more than the policy's tolerance of the higher figure; None when they agree or
+    the line does not give both."""
+    priced = token_spend(line, currency, policy, prices)
+    stated = line.monthly_spend
+    if stated is None or priced is None:
+        return None
+    tokens = cents(priced[1])
+    if abs(stated - tokens) <= policy.pricing.spend_tolerance * max(stated, tokens):
+        return None
+    return stated, tokens
+
+
+def priced_row(
+    line: ConsumptionLine, currency: Currency, policy: Policy, prices: PriceTable
+) -> PriceRow | None:
+    """The price row a line's monthly spend is computed from; None when its stated spend is used.
+    A stated spend is used unless its tokens at list price cost more, beyond the tolerance."""
+    if line.monthly_spend is not None:
+        gap = spend_gap(line, currency, policy, prices)
+        if gap is None or gap[0] > gap[1]:
+            return None
+    return prices.row_for(line, peak_only=policy.pricing.peak_only)
+
+
 def spend_line(
     line: ConsumptionLine, currency: Currency, policy: Policy, prices: PriceTable
 ) -> SpendLine:
-    row = prices.find(line.provider, line.model)
+    row = prices.row_for(line, peak_only=policy.pricing.peak_only)
     cost_class = line.cost_class or (row.cost_class if row else CostClass.HIGH)
-    if line.monthly_spend is not None:
-        monthly = line.monthly_spend
-        basis = text("申报月消耗金额", "stated monthly spend")
-    elif row is not None:
-        base = policy.to_base(row.monthly_cost(line), row.currency)
+    priced = priced_row(line, currency, policy, prices)
+    if priced is not None:
+        base = policy.to_base(priced.monthly_cost(line), priced.currency)
         monthly = policy.from_base(base, currency)
         prices_text = (
-            f"{show(row.input_per_mtok)}/{show(row.output_per_mtok)} {row.currency.value}/Mtok"
+            f"{show(priced.input_per_mtok)}/{show(priced.output_per_mtok)} "
+            f"{priced.currency.value}/Mtok"
         )
         basis = text(
-            f"按价格表 {row.model} {prices_text}（{row.as_of}，{row.source}）",
-            f"price table {row.model} {prices_text} (as of {row.as_of}, {row.source})",
+            f"按价格表 {priced.model} {priced.tier} 档 {prices_text}"
+            f"（{priced.as_of}，{priced.source}）",
+            f"price table {priced.model} {priced.tier} tier {prices_text} "
+            f"(as of {priced.as_of}, {priced.source})",
         )
+    elif line.monthly_spend is not None:
+        monthly = line.monthly_spend
+        basis = text("申报月消耗金额", "stated monthly spend")
     else:
         raise ValueError(f"unpriced line {line.provider}/{line.model} passed validation")
     return SpendLine(

@@ -25,10 +25,12 @@ from creditbook.core.models import (
     GuaranteeType,
     Provider,
 )
+from creditbook.core.money import money, percent
 from creditbook.core.playbook import playbook_problems
 from creditbook.core.policy import Policy
 from creditbook.core.prices import PriceTable
 from creditbook.core.records import Issue, Path, error, warning
+from creditbook.core.spend import spend_gap
 
 
 @dataclass(frozen=True)
@@ -309,7 +311,8 @@ def check_consumption_lines_priced(app: Application, ctx: Context) -> Iterator[I
         if line.monthly_spend is not None:
             continue
         name = f"{line.provider.value}/{line.model}"
-        if line.provider is Provider.OTHER or ctx.prices.find(line.provider, line.model) is None:
+        row = ctx.prices.row_for(line, peak_only=ctx.policy.pricing.peak_only)
+        if line.provider is Provider.OTHER or row is None:
             yield error(
                 ("consumption", index, "model"),
                 f"第 {index + 1} 行 {name} 不在价格表中，请填写月消耗金额",
@@ -321,6 +324,24 @@ def check_consumption_lines_priced(app: Application, ctx: Context) -> Iterator[I
                 f"第 {index + 1} 行 {name} 没有填写 token 用量或月消耗金额",
                 f"line {index + 1}: {name} has neither token volumes nor a monthly_spend",
             )
+
+
+def check_stated_spend_matches_tokens(app: Application, ctx: Context) -> Iterator[Issue]:
+    currency = app.profile.currency
+    tolerance = percent(ctx.policy.pricing.spend_tolerance)
+    for index, line in enumerate(app.consumption):
+        gap = spend_gap(line, currency, ctx.policy, ctx.prices)
+        if gap is None:
+            continue
+        stated, priced = (money(amount, currency) for amount in gap)
+        name = f"{line.provider.value}/{line.model}"
+        yield warning(
+            ("consumption", index, "monthly_spend"),
+            f"第 {index + 1} 行 {name} 申报月消耗 {stated}，按价格表计算 token 用量为 {priced}，"
+            f"相差超过 {tolerance}；按较高的金额计算",
+            f"line {index + 1}: {name} states a monthly spend of {stated} but its tokens cost "
+            f"{priced} at list price, more than {tolerance} apart; the higher figure is used",
+        )
 
 
 def check_ramp_never_decreases(app: Application, ctx: Context) -> Iterator[Issue]:
@@ -370,7 +391,7 @@ def check_auto_recharge_pair(app: Application, ctx: Context) -> Iterator[Issue]:
 def check_stop_loss_playbook(app: Application, ctx: Context) -> Iterator[Issue]:
     if not app.stop_loss:
         return
-    for index, message in playbook_problems(app.stop_loss):
+    for index, message in playbook_problems(app.stop_loss, ctx.policy.playbook_limits):
         path: Path = ("stop_loss",) if index is None else ("stop_loss", index)
         yield error(path, message.zh, message.en)
 
@@ -393,6 +414,7 @@ CHECKS: tuple[Check, ...] = (
     check_guarantee_amount_has_type,
     check_peak_not_below_average,
     check_consumption_lines_priced,
+    check_stated_spend_matches_tokens,
     check_ramp_never_decreases,
     check_auto_recharge_pair,
     check_stop_loss_playbook,

@@ -21,10 +21,12 @@ from openpyxl import Workbook
 from openpyxl.styles import PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.table import Table, TableStyleInfo
+from pydantic import ValidationError
 
 from creditbook.core.governance import governance
 from creditbook.core.models import (
     Action,
+    ConsumptionLine,
     Currency,
     Provider,
     Recovery,
@@ -184,12 +186,23 @@ def read_usage(
         day = rows.day(line, row, "date")
         name = row.get("provider") or provider or "other"
         try:
-            price = prices.find(Provider(name), row.get("model", ""))
+            priced_provider = Provider(name)
         except ValueError:
             rows.fail(line, "provider", f"未知供应商 {name!r}", f"unknown provider {name!r}")
-        if row.get("cost"):
+        stated = bool(row.get("cost"))
+        try:
+            used: ConsumptionLine | None = ConsumptionLine(
+                provider=priced_provider,
+                model=row.get("model", ""),
+                input_mtok_month=0 if stated else rows.number(line, row, "input_mtok"),
+                output_mtok_month=0 if stated else rows.number(line, row, "output_mtok"),
+            )
+        except ValidationError:  # no model name, or volumes no price table line could hold
+            used = None
+        price = None if used is None else prices.row_for(used, peak_only=policy.pricing.peak_only)
+        if stated:
             cost = rows.number(line, row, "cost")
-        elif price is None:
+        elif used is None or price is None:
             rows.fail(
                 line,
                 "model",
@@ -197,11 +210,9 @@ def read_usage(
                 f"model {row.get('model')!r} is not in the price table",
             )
         else:
-            tokens = (
-                rows.number(line, row, "input_mtok") * price.input_per_mtok
-                + rows.number(line, row, "output_mtok") * price.output_per_mtok
+            cost = policy.from_base(
+                policy.to_base(price.monthly_cost(used), price.currency), customer.currency
             )
-            cost = policy.from_base(policy.to_base(tokens, price.currency), customer.currency)
         usage.append(
             Usage(customer.name, day, cost, price is not None and price.cost_class == "high")
         )

@@ -1,8 +1,8 @@
 """`creditbook simulate`: a whole portfolio re-evaluated under a draft policy, and the diff.
 
-The portfolio is read once into frames (`vectorised.facts_frame`); `vectorised.evaluate_frame`
-runs the engine's stages for the current and the draft policy; the diff lists each application's
-figures before and after.
+The portfolio is read once and put into frames under each policy (`vectorised.facts_frame`);
+`vectorised.evaluate_frame` runs the engine's stages for the current and the draft policy; the
+diff lists each application's figures before and after.
 """
 
 from __future__ import annotations
@@ -33,15 +33,9 @@ from creditbook.core.policy import Policy
 from creditbook.core.prices import PriceTable
 from creditbook.core.records import error
 from creditbook.data import default_prices
-from creditbook.portfolio.vectorised import (
-    DIFF_COLUMNS,
-    WORKBOOK_SUFFIXES,
-    Unsupported,
-    differs,
-    evaluate_frame,
-    facts_frame,
-    fx_rate,
-)
+from creditbook.portfolio.columns import Unsupported
+from creditbook.portfolio.frames import facts_frame, fx_rate
+from creditbook.portfolio.vectorised import DIFF_COLUMNS, WORKBOOK_SUFFIXES, differs, evaluate_frame
 from creditbook.workbook.decide import application_of, policy_from_rows
 from creditbook.workbook.evaluate import inputs_of
 from creditbook.workbook.file_io import InputError, read_application_json, read_policy, write_atomic
@@ -53,7 +47,8 @@ from creditbook.workbook.xlsm.named_styles import register_styles
 
 @dataclass(frozen=True)
 class Portfolio:
-    facts: pd.DataFrame
+    apps: list[tuple[Application, PriceTable]]
+    facts: pd.DataFrame  # `apps` read under the current policy
     lines: pd.DataFrame
     files: list[str]  # one per row of `facts`
     skipped: list[tuple[Path, str]]  # files that hold no valid application, and why
@@ -92,8 +87,8 @@ def read_portfolio(folders: Sequence[Path], official: Policy) -> Portfolio:
                 continue
             apps.append((app, prices))
             files.append(str(path))
-    facts, lines = facts_frame(apps)
-    return Portfolio(facts, lines, files, skipped)
+    facts, lines = facts_frame(apps, official)
+    return Portfolio(apps, facts, lines, files, skipped)
 
 
 def read_draft(path: Path) -> Policy:
@@ -247,6 +242,6 @@ def simulate(
 ) -> tuple[dict[str, Any], pd.DataFrame, Portfolio]:
     portfolio = read_portfolio(folders, current)
     before = evaluate_frame(portfolio.facts, portfolio.lines, current)
-    after = evaluate_frame(portfolio.facts, portfolio.lines, draft)
+    after = evaluate_frame(*facts_frame(portfolio.apps, draft), draft)
     table = diff_frame(portfolio, before, after)
     return summary(portfolio, before, after, current, draft), table, portfolio

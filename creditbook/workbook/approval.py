@@ -16,6 +16,7 @@ from decimal import Decimal
 from creditbook.core.labels import LABELS
 from creditbook.core.models import Application, Decision
 from creditbook.core.money import money, percent, quantity
+from creditbook.core.playbook import threshold_text
 from creditbook.core.records import Text, text
 from creditbook.workbook.cells import CellValue
 from creditbook.workbook.flatten import flatten
@@ -194,6 +195,36 @@ def approval_plan(
         ),
     )
 
+    build.section("额度上限对比", "Caps side by side")
+    build.add(
+        *(Cell(h, "cb_header") for h in ("上限 Cap", "金额 Amount", "约束 Binding")), span=True
+    )
+    for cap in d.limit_caps:
+        build.add(
+            Cell(both(cap.label), "cb_text"),
+            build.money(cap.amount),
+            Cell(
+                "✓ 约束额度 binds" if cap.binding else "", "cb_alert" if cap.binding else "cb_text"
+            ),
+            span=True,
+        )
+    if not d.approved_limit:
+        build.items([text("不授予信用额度", "no credit line")])
+    else:
+        days = exposure.days_to_exhaust
+        build.items(
+            [
+                text(
+                    f"额度按预计消耗可用 {days} 天（峰值 {exposure.days_to_exhaust_peak} 天），"
+                    f"首张账单第 {exposure.first_invoice_due_day} 天到期",
+                    f"the line lasts {days} days at expected spend "
+                    f"({exposure.days_to_exhaust_peak} at peak); the first invoice is due on day "
+                    f"{exposure.first_invoice_due_day}",
+                ),
+                exposure.provider_cost_basis,
+            ]
+        )
+
     if d.conditions:
         build.section("先决条件", "Conditions precedent")
         build.items(d.conditions)
@@ -209,7 +240,7 @@ def approval_plan(
     for line in d.score_breakdown:
         build.add(
             Cell(both(line.label), "cb_text"),
-            Cell(line.value, "cb_text"),
+            Cell(both(line.value), "cb_text"),
             Cell(line.points, "cb_output"),
             Cell(both(line.reason), "cb_text"),
             span=True,
@@ -235,10 +266,30 @@ def approval_plan(
             Cell(percent(exposure.high_cost_share), "cb_output"),
         ),
         (_label("需求测算额度", "Need-based limit"), build.money(exposure.need_based_limit)),
-        (_label("担保缓冲", "Secured buffers"), build.money(exposure.secured_buffers)),
+        (_label("已收保证金 / 保函", "Security held"), build.money(exposure.security_held)),
         (_label("无担保敞口", "Unsecured exposure"), build.money(exposure.unsecured_exposure)),
         (
-            _label("上游成本风险", "Provider cost at risk"),
+            _label("敞口窗口（天）", "Exposure window (days)"),
+            Cell(exposure.window_days, "cb_output"),
+        ),
+        (
+            _label("窗口期消耗", "Spend over the window"),
+            build.money(exposure.window_spend),
+        ),
+        (
+            _label("窗口期峰值消耗", "Peak spend over the window"),
+            build.money(exposure.window_spend_peak),
+        ),
+        (
+            _label("停止服务前可用", "Drawable before the hard stop"),
+            build.money(exposure.hard_stop_draw),
+        ),
+        (
+            _label("上游成本率", "Upstream cost ratio"),
+            Cell(percent(exposure.upstream_cost_ratio), "cb_output"),
+        ),
+        (
+            _label("垫付上游成本", "Provider cost at risk"),
             build.money(exposure.provider_cost_at_risk),
         ),
     )
@@ -263,7 +314,7 @@ def approval_plan(
         ]
         build.add(
             Cell(both(LABELS[rule.trigger]), "cb_text"),
-            Cell(float(rule.threshold), "cb_output"),
+            Cell(both(threshold_text(rule.trigger, rule.threshold)), "cb_output"),
             *(Cell(name, "cb_text") for name in names),
         )
 
@@ -305,17 +356,28 @@ def approval_plan(
 
     build.section("签批", "Sign-off")
     build.add(
-        *(Cell(h, "cb_header") for h in ("角色 Role", "姓名 Name", "日期 Date", "签字 Signature")),
-        span=True,
+        _label("申请人", "Applicant"), Cell(profile.sales_owner or "—", "cb_output"), span=True
     )
-    for role in ("销售 Sales", "财务 Finance", "风控 Risk", "审批人 Approver"):
+    build.add(
+        *(
+            Cell(h, "cb_header")
+            for h in (
+                "审批角色 Role",
+                "姓名 Name",
+                "审批意见 Opinion",
+                "日期 Date",
+                "签字 Signature",
+            )
+        )
+    )
+    for approver in d.approvals_required:
         build.add(
-            Cell(role, "cb_label"),
+            Cell(f"{both(LABELS[approver.role])}\n{both(approver.reason)}", "cb_label"),
+            Cell(None, "cb_input"),
             Cell(None, "cb_input"),
             Cell(None, "cb_input", "yyyy-mm-dd"),
             Cell(None, "cb_input"),
-            span=True,
-            height=26,
+            height=30,
         )
 
     audit = d.audit

@@ -275,9 +275,11 @@ CONSUMPTION = InputSheet(
     code_name="shConsumption",
     title=text("预计消耗", "Expected consumption"),
     intro=text(
-        "每个模型一行，用量为每月百万 token；填写月消耗金额时覆盖价格表计算。可在表格末尾继续添加行。",
-        "One row per model, volumes in millions of tokens a month; a monthly spend overrides the "
-        "price table. Add rows at the end of the table.",
+        "每个模型一行，用量为每月百万 token；填写月消耗金额时按申报金额计算，与 token 用量相差过大时取较高者。"
+        "可在表格末尾继续添加行。",
+        "One row per model, volumes in millions of tokens a month; a monthly spend is used as "
+        "stated unless the tokens at list price differ too much, then the higher figure is used. "
+        "Add rows at the end of the table.",
     ),
     tables=(
         Table(
@@ -317,6 +319,17 @@ CONSUMPTION = InputSheet(
                     "choice",
                     choices=CostClass,
                     note=text("价格表外的模型填写", "For models not in the price table"),
+                ),
+                Field(
+                    "context_ktok",
+                    text("典型上下文 千token/次", "Typical context ktok/request"),
+                    "number",
+                    note=text(
+                        "每次请求的典型输入长度（千 token），用于选择价格表的上下文档位；"
+                        "不填时按最贵的档位计算",
+                        "Typical input per request, thousands of tokens: picks the price "
+                        "table's context tier; left blank, the most expensive tier is used",
+                    ),
                 ),
             ),
         ),

@@ -46,6 +46,9 @@ FORMATS: dict[str, Format] = {
     "cb_badge_approve": Format(
         size=14, bold=True, color="FFFFFF", fill="2E7D32", horizontal="center"
     ),
+    "cb_badge_reduced": Format(
+        size=14, bold=True, color="FFFFFF", fill="7CB342", horizontal="center"
+    ),
     "cb_badge_conditions": Format(
         size=14, bold=True, color="FFFFFF", fill="558B2F", horizontal="center"
     ),
@@ -56,6 +59,7 @@ FORMATS: dict[str, Format] = {
 }
 BADGES: dict[DecisionKind, str] = {
     DecisionKind.APPROVE: "cb_badge_approve",
+    DecisionKind.APPROVE_REDUCED: "cb_badge_reduced",
     DecisionKind.APPROVE_WITH_CONDITIONS: "cb_badge_conditions",
     DecisionKind.COUNTER_OFFER: "cb_badge_counter",
     DecisionKind.PREPAID_ONLY: "cb_badge_prepaid",

@@ -16,6 +16,8 @@ from typing import Any
 import pytest
 import yaml
 
+from creditbook.core.models import DecisionKind
+
 EXAMPLES = sorted((Path(__file__).parents[2] / "examples" / "applications").glob("*.json"))
 EXAMPLES_BY_NAME = {path.name: path for path in EXAMPLES}
 EXAMPLE_BYTES = {path.name: path.read_bytes() for path in EXAMPLES}  # before any evaluation
@@ -164,9 +166,9 @@ def test_decision_json_money_is_numbers(example_runs: dict[str, Run]) -> None:
         assert sum(line["points"] for line in decision["score_breakdown"]) == decision["score"]
 
 
-def test_examples_cover_all_four_decisions(example_runs: dict[str, Run]) -> None:
+def test_examples_cover_every_kind_of_decision(example_runs: dict[str, Run]) -> None:
     kinds = {decision["decision"] for decision in decisions(example_runs).values()}
-    assert kinds == {"approve", "approve_with_conditions", "counter_offer", "prepaid_only"}
+    assert kinds == {kind.value for kind in DecisionKind}
 
 
 def test_english_reasons_have_no_chinese(example_runs: dict[str, Run]) -> None:
@@ -223,13 +225,19 @@ PLAYBOOK_WITHOUT_OVERDUE = [
     {
         "trigger": "over_limit",
         "threshold": 1,
-        "actions": ["pause_new_quota", "disable_high_cost_models"],
+        "actions": ["pause_new_quota", "disable_high_cost_models", "request_emergency_approval"],
+        "recovery": ["payment_received"],
+    },
+    {
+        "trigger": "over_limit",
+        "threshold": 1.5,
+        "actions": ["suspend_service"],
         "recovery": ["payment_received"],
     },
     {
         "trigger": "abnormal_usage",
-        "threshold": 2,
-        "actions": ["notify"],
+        "threshold": 3,
+        "actions": ["rate_limit"],
         "recovery": ["usage_normalized"],
     },
 ]

@@ -5,16 +5,17 @@ from __future__ import annotations
 import itertools
 import json
 from collections.abc import Callable
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from creditbook.core.assess import Assessment
+from creditbook.core.assess import Assessment, assess
 from creditbook.core.models import Action, Decision, DecisionKind, Structure, Trigger
-from creditbook.core.policy import Policy
+from creditbook.core.policy import Policy, Pricing
+from creditbook.core.prices import PriceTable
 
 Build = Callable[..., dict[str, Any]]
 Decide = Callable[[Any], Decision]
@@ -22,6 +23,14 @@ EXAMPLES = sorted((Path(__file__).parents[2] / "examples" / "applications").glob
 NO_HISTORY = {"on_time_ratio_12m": None, "max_days_overdue_12m": 0, "overdue_events_12m": 0}
 SPOTLESS = {"on_time_ratio_12m": 0.99, "max_days_overdue_12m": 0, "overdue_events_12m": 0}
 CENT = Decimal("0.01")
+# The sound application's line: ¥90,000 a month at qwen3-max's 0–32k tier.
+SOUND_LINE = {
+    "provider": "aliyun_bailian",
+    "model": "qwen3-max",
+    "input_mtok_month": 20000,
+    "output_mtok_month": 4000,
+    "context_ktok": 16,
+}
 
 
 def example(path: Path) -> dict[str, Any]:
@@ -72,16 +81,19 @@ def test_score_breakdown_has_one_line_per_policy_factor(
 
 def test_tier_trace_names_the_score_row_that_fired(base_application: Build, decide: Decide) -> None:
     decision = decide(base_application())
-    assert decision.tier_trace[0].en == f"tier T2: score {decision.score} ≥ 60"
+    assert decision.tier_trace[0].en == f"tier T2 Standard: score {decision.score} ≥ 60"
+    assert decision.tier_trace[0].zh == f"评级 T2 标准：评分 {decision.score} ≥ 60"
 
 
 def test_tier_trace_names_the_hard_rule_that_fired(base_application: Build, decide: Decide) -> None:
     decision = decide(
         base_application(profile(consecutive_overdue_invoices=2, overdue_events_12m=2))
     )
-    fired = [line.en for line in decision.tier_trace if "consecutive_overdue_2" in line.en]
-    assert fired and "lowered" in fired[0] and "consecutive overdue invoices 2 ≥ 2" in fired[0]
-    assert not any("consecutive_overdue_3" in line.en for line in decision.tier_trace)
+    fired = [line.en for line in decision.tier_trace if "2 or more consecutive" in line.en]
+    assert fired and "lowered from T2" in fired[0]
+    assert "consecutive overdue invoices 2 ≥ 2" in fired[0]
+    assert not any("3 or more consecutive" in line.en for line in decision.tier_trace)
+    assert not any("_" in line.en for line in decision.tier_trace)  # no rule ids
 
 
 # ------------------------------------------------------------------ new customers
@@ -105,7 +117,7 @@ def test_new_customers_never_get_monthly_settlement(
     assert decision.structure is not Structure.MONTHLY_SETTLEMENT
     assert decision.review_interval_days <= 30
     assert decision.next_review_date <= date(2026, 11, 28) + timedelta(days=30)
-    assert any("new_customer" in line.en for line in decision.tier_trace)
+    assert any("new customer: yes" in line.en for line in decision.tier_trace)
 
 
 def test_new_customer_line_opens_in_stages(base_application: Build, decide: Decide) -> None:
@@ -187,7 +199,12 @@ def test_default_over_limit_playbook_pauses_before_it_cuts(
     first = restricting[0]
     assert {Action.PAUSE_NEW_QUOTA, Action.DISABLE_HIGH_COST_MODELS} <= set(first.actions)
     assert Action.SUSPEND_SERVICE not in first.actions
-    assert all(Action.SUSPEND_SERVICE not in rule.actions for rule in over_limit)
+    stop = next(rule for rule in over_limit if Action.SUSPEND_SERVICE in rule.actions)
+    assert first.threshold < stop.threshold
+    assert any(
+        Action.REQUEST_EMERGENCY_APPROVAL in rule.actions and rule.threshold < stop.threshold
+        for rule in over_limit
+    )
 
 
 def test_stop_loss_steps_escalate_to_the_next_step_of_their_trigger(
@@ -200,7 +217,7 @@ def test_stop_loss_steps_escalate_to_the_next_step_of_their_trigger(
         assert [step.threshold for step in steps] == sorted({step.threshold for step in steps})
         for step, following in itertools.pairwise(steps):
             assert step.escalation == following.actions
-        assert steps[-1].escalation == policy.final_escalation[trigger]
+        assert steps[-1].escalation == policy.final_escalation.get(trigger, ())
         assert all(step.recovery for step in steps)
 
 
@@ -210,10 +227,17 @@ def test_customer_playbook_replaces_the_default(base_application: Build, decide:
         {
             **step,
             "trigger": "over_limit",
-            "actions": ["notify", "pause_new_quota", "disable_high_cost_models"],
+            "actions": [
+                "notify",
+                "pause_new_quota",
+                "disable_high_cost_models",
+                "request_emergency_approval",
+            ],
         },
-        {**step, "trigger": "abnormal_usage", "actions": ["notify"]},
-        {**step, "trigger": "overdue", "actions": ["rate_limit"]},
+        {**step, "trigger": "over_limit", "threshold": 1.5, "actions": ["suspend_service"]},
+        {**step, "trigger": "abnormal_usage", "threshold": 3, "actions": ["rate_limit"]},
+        {**step, "trigger": "overdue", "actions": ["rate_limit", "request_emergency_approval"]},
+        {**step, "trigger": "overdue", "threshold": 60, "actions": ["switch_to_prepaid"]},
     ]
     rules = decide(base_application({"stop_loss": playbook})).stop_loss
     assert [(rule.trigger.value, list(rule.actions)) for rule in rules] == [
@@ -253,14 +277,27 @@ def test_prepaid_only_offers_prepaid_with_auto_recharge_from_expected_spend(
 
 
 def test_counter_offer_includes_alternatives(base_application: Build, decide: Decide) -> None:
-    decision = decide(base_application(profile(requested_limit=1000000)))
+    """A new private company without history is deposit-backed (the tier caps it at one month of
+    spend); the alternatives are prepaid, and the deposit that carries the line it needs, exactly
+    as the engine decides it with that deposit posted."""
+    new = profile(relationship_months=0, requested_limit=1000000, **NO_HISTORY)
+    decision = decide(base_application(new))
     assert decision.decision is DecisionKind.COUNTER_OFFER
-    assert decision.approved_limit < decision.requested_limit * Decimal("0.8")
     structures = [alternative.structure for alternative in decision.alternatives]
     assert Structure.PREPAID in structures and Structure.DEPOSIT_BACKED in structures
     backed = next(alt for alt in decision.alternatives if alt.structure is Structure.DEPOSIT_BACKED)
     assert decision.approved_limit < backed.limit <= decision.requested_limit
-    assert backed.required_deposit == backed.limit
+    posted = decide(base_application({**new, "buffers": {"deposit": backed.required_deposit}}))
+    assert (posted.approved_limit, posted.structure) == (backed.limit, backed.structure)
+
+
+def test_a_request_far_above_need_is_reduced_to_the_need(
+    base_application: Build, decide: Decide
+) -> None:
+    decision = decide(base_application(profile(requested_limit=1000000)))
+    assert decision.decision is DecisionKind.APPROVE_REDUCED
+    assert [cap.id for cap in decision.limit_caps if cap.binding] == ["need"]
+    assert decision.approved_limit < decision.requested_limit
 
 
 def test_a_plain_approval_offers_no_alternatives(base_application: Build, decide: Decide) -> None:
@@ -320,20 +357,65 @@ def test_tokens_times_list_price(base_application: Build, decide: Decide) -> Non
     assert exposure.peak_monthly_spend == Decimal(90000) * Decimal("1.3")
 
 
-def test_monthly_spend_overrides_tokens_times_price(
-    base_application: Build, decide: Decide
+def test_a_stated_spend_within_tolerance_of_its_tokens_is_used_as_stated(
+    base_application: Build, assess_raw: Callable[[Any], Assessment]
 ) -> None:
-    line = {
-        "provider": "aliyun_bailian",
-        "model": "qwen3-max",
-        "input_mtok_month": 20000,
-        "output_mtok_month": 4000,
-        "monthly_spend": Decimal("12345.6"),
-        "peak_factor": 2,
-    }
-    exposure = decide(base_application(lines(line))).exposure
-    assert exposure.lines[0].monthly_spend == Decimal("12345.60")
-    assert exposure.peak_monthly_spend == Decimal("24691.20")
+    # The tokens cost ¥90,000 (qwen3-max 0–32k tier); ¥80,000 is 11 % below, within 25 %.
+    line = {**SOUND_LINE, "monthly_spend": Decimal("80000.5"), "peak_factor": 2}
+    result = assess_raw(base_application(lines(line)))
+    assert result.issues == ()
+    assert result.decision is not None
+    exposure = result.decision.exposure
+    assert exposure.lines[0].monthly_spend == Decimal("80000.50")
+    assert exposure.peak_monthly_spend == Decimal("160001.00")
+    assert exposure.lines[0].basis.en == "stated monthly spend"
+
+
+# DeepSeek v4-pro at its peak rate: 20,000 × ¥9 + 3,850 × ¥27 = ¥283,950 (off-peak half of it).
+UNDERSTATED = {
+    "provider": "deepseek",
+    "model": "deepseek-v4-pro",
+    "input_mtok_month": 20000,
+    "output_mtok_month": 3850,
+    "monthly_spend": 30000,
+}
+
+
+def test_a_stated_spend_far_below_its_tokens_warns_and_the_tokens_are_used(
+    base_application: Build, assess_raw: Callable[[Any], Assessment]
+) -> None:
+    result = assess_raw(base_application(lines(SOUND_LINE, UNDERSTATED)))
+    assert result.decision is not None
+    [issue] = result.issues
+    assert (issue.severity.value, issue.location) == ("warning", "consumption[1].monthly_spend")
+    assert "¥30,000" in issue.message.zh and "¥283,950" in issue.message.zh
+    assert "deepseek/deepseek-v4-pro" in issue.message.en and "¥283,950" in issue.message.en
+    assert issue.message.zh.startswith("第 2 行")
+    spend = result.decision.exposure.lines[1]
+    assert spend.monthly_spend == Decimal("283950.00")
+    assert "deepseek-v4-pro peak" in spend.basis.en
+    assert result.decision.exposure.expected_monthly_spend == Decimal("373950.00")
+
+
+def test_a_stated_spend_far_above_its_tokens_warns_and_is_used(
+    base_application: Build, assess_raw: Callable[[Any], Assessment]
+) -> None:
+    line = {**SOUND_LINE, "monthly_spend": 500000}
+    result = assess_raw(base_application(lines(line)))
+    assert result.decision is not None
+    assert [issue.location for issue in result.issues] == ["consumption[0].monthly_spend"]
+    assert "¥500,000" in result.issues[0].message.en and "¥90,000" in result.issues[0].message.en
+    assert result.decision.exposure.expected_monthly_spend == Decimal(500000)
+
+
+def test_the_spend_tolerance_is_the_policy_s(
+    base_application: Build, policy: Policy, prices: PriceTable, evaluated_at: datetime
+) -> None:
+    loose = policy.model_copy(update={"pricing": Pricing(spend_tolerance=Decimal("0.95"))})
+    result = assess(base_application(lines(UNDERSTATED)), loose, prices, evaluated_at=evaluated_at)
+    assert result.issues == ()
+    assert result.decision is not None
+    assert result.decision.exposure.expected_monthly_spend == Decimal(30000)
 
 
 def test_usd_application_converts_cny_prices_at_the_policy_rate(
@@ -382,8 +464,9 @@ def test_exposure_stays_within_the_approved_limit(
     for decision in example_decisions.values():
         exposure = decision.exposure
         assert 0 <= exposure.unsecured_exposure <= decision.approved_limit
-        at_risk = (exposure.unsecured_exposure * policy.cost_to_serve_ratio).quantize(CENT)
-        assert exposure.provider_cost_at_risk == at_risk
+        drawn = (exposure.hard_stop_draw * exposure.upstream_cost_ratio).quantize(CENT)
+        assert exposure.provider_cost_at_risk == max(drawn - exposure.security_held, 0)
+        assert exposure.hard_stop_draw <= exposure.window_spend_peak
 
 
 def test_required_deposit_reduces_unsecured_exposure(
@@ -428,7 +511,10 @@ def test_credit_decisions_carry_the_doctrine_downgrade_triggers(
         "over_limit_use",
     } <= set(triggers)
     assert triggers["over_limit_use"].threshold == Decimal(150000)
-    assert triggers["consumption_surge"].threshold == Decimal(117000) * Decimal("1.2")
+    # 120 % of the stated peak, but at most 80 % of the line, so it fires before the line runs out
+    assert triggers["consumption_surge"].threshold == min(
+        Decimal(117000) * Decimal("1.2"), Decimal(150000) * Decimal("0.8")
+    )
 
 
 def test_upgrade_conditions_need_materials_guarantee_or_commitment(
@@ -526,6 +612,9 @@ def test_new_customer_with_a_small_line_is_evaluated(
     base_application: Build, decide: Decide
 ) -> None:
     new = profile(entity_type="listed", relationship_months=0, requested_limit=1000, **NO_HISTORY)
-    decision = decide(base_application(new))
+    small = lines(
+        {"provider": "other", "model": "small", "monthly_spend": 1000, "cost_class": "standard"}
+    )
+    decision = decide(base_application({**new, **small}))
     assert decision.approved_limit == Decimal(1000)
     assert all(step.limit > 0 for step in decision.ramp)

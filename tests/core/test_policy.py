@@ -89,6 +89,18 @@ def break_over_limit_playbook(data: PolicyData) -> None:
     first_restriction["actions"] = ["suspend_service"]
 
 
+def break_over_limit_hard_stop(data: PolicyData) -> None:
+    data["stop_loss"] = [
+        step
+        for step in data["stop_loss"]
+        if not (step["trigger"] == "over_limit" and "suspend_service" in step["actions"])
+    ]
+
+
+def break_playbook_limits(data: PolicyData) -> None:
+    del data["playbook_limits"]["overdue"]
+
+
 def break_tier_order(data: PolicyData) -> None:
     tier_named(data, "T3")["max_limit"] = 9000000
 
@@ -113,6 +125,14 @@ BROKEN = {
     "over-limit first step suspends service": (
         break_over_limit_playbook,
         "the first over-limit restriction must pause new quota",
+    ),
+    "over-limit playbook without a hard stop": (
+        break_over_limit_hard_stop,
+        "stop_loss: over limit has no hard stop",
+    ),
+    "playbook limits missing a trigger": (
+        break_playbook_limits,
+        "playbook_limits is missing overdue",
     ),
     "worse tier more generous": (break_tier_order, "tier T3 must not be more generous than T2"),
     "default tier not prepaid": (

@@ -16,6 +16,7 @@ from creditbook.core.models import (
     Decision,
     EntityType,
     GuaranteeType,
+    Material,
     Procurement,
     Structure,
 )
@@ -27,6 +28,15 @@ Decide = Callable[[Any], Decision]
 PRICED_MODELS = [(row.provider.value, row.model) for row in default_prices().rows]
 HARD_SECURITY = {GuaranteeType.BANK_GUARANTEE.value, GuaranteeType.LETTER_OF_CREDIT.value}
 GUARANTEES = [kind.value for kind in GuaranteeType if kind is not GuaranteeType.NONE]
+MATERIALS = [material.value for material in Material]
+# Worse structures rank higher: a kind further from monthly settlement, then a shorter time to
+# the first due day.
+STRUCTURE_RANK = [
+    Structure.MONTHLY_SETTLEMENT,
+    Structure.LIMITED_MONTHLY_SETTLEMENT,
+    Structure.DEPOSIT_BACKED,
+    Structure.PREPAID,
+]
 
 properties = settings(max_examples=200, deadline=None)
 
@@ -103,6 +113,9 @@ def applications(draw: st.DrawFn) -> Raw:
         "guarantee_type": guarantee_type,
         "guarantee_amount": Decimal(0) if guarantee_type == "none" else draw(amounts(1000000)),
         "requested_limit": draw(amounts(5000000, low=1000)),
+        "current_limit": draw(st.one_of(st.just(Decimal(0)), amounts(3000000, low=1000))),
+        "new_materials": draw(st.lists(st.sampled_from(MATERIALS), unique=True, max_size=2)),
+        "paid_invoices_12m": draw(st.one_of(st.none(), counts(12))),
         "currency": draw(st.sampled_from(["CNY", "USD"])),
         "application_date": applied.isoformat(),
     }
@@ -213,3 +226,65 @@ def test_new_customers_start_small(decide: Decide, raw: Raw) -> None:
     assert decision.structure is not Structure.MONTHLY_SETTLEMENT
     assert decision.review_interval_days <= 30
     assert decision.next_review_date <= date(2026, 11, 28) + timedelta(days=30)
+
+
+def strictness(decision: Decision) -> tuple[int, int]:
+    due = decision.exposure.first_invoice_due_day
+    return STRUCTURE_RANK.index(decision.structure), -due if decision.approved_limit else 0
+
+
+@properties
+@given(applications())
+def test_an_approved_line_covers_expected_spend_to_its_first_due_day(
+    decide: Decide, raw: Raw
+) -> None:
+    decision = decide(raw)
+    exposure = decision.exposure
+    if decision.approved_limit and exposure.expected_monthly_spend:
+        assert exposure.days_to_exhaust is not None
+        assert exposure.days_to_exhaust >= exposure.first_invoice_due_day
+        due = exposure.first_invoice_due_day
+        assert decision.approved_limit * 30 >= exposure.expected_monthly_spend * due
+
+
+@properties
+@given(
+    applications(),
+    amounts(1000000),
+    amounts(500000),
+    st.sampled_from(sorted(HARD_SECURITY)),
+    amounts(1000000),
+)
+def test_more_security_never_lowers_the_limit_or_worsens_the_structure(
+    decide: Decide, raw: Raw, deposit: Decimal, prepaid: Decimal, kind: str, guarantee: Decimal
+) -> None:
+    buffers, profile = raw["buffers"], raw["profile"]
+    more = changed(
+        raw,
+        "buffers",
+        deposit=buffers["deposit"] + deposit,
+        prepaid_balance=buffers["prepaid_balance"] + prepaid,
+    )
+    if profile["guarantee_type"] in ("none", kind):
+        more["profile"].update(
+            guarantee_type=kind, guarantee_amount=profile["guarantee_amount"] + guarantee
+        )
+    before, after = decide(raw), decide(more)
+    assert after.approved_limit >= before.approved_limit
+    assert strictness(after) <= strictness(before)
+
+
+@properties
+@given(applications(), amounts(3000000, low=1000))
+def test_an_increase_without_new_materials_never_exceeds_the_current_limit(
+    decide: Decide, raw: Raw, current: Decimal
+) -> None:
+    raw = changed(raw, "profile", current_limit=current, new_materials=[])
+    assert decide(raw).approved_limit <= current
+
+
+@properties
+@given(applications())
+def test_provider_cost_at_risk_is_within_the_hard_stop_draw(decide: Decide, raw: Raw) -> None:
+    exposure = decide(raw).exposure
+    assert 0 <= exposure.provider_cost_at_risk <= exposure.hard_stop_draw

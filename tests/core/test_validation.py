@@ -20,21 +20,34 @@ ERROR, WARNING = Severity.ERROR, Severity.WARNING
 OVER_LIMIT_STEP = {
     "trigger": "over_limit",
     "threshold": 1,
-    "actions": ["pause_new_quota", "disable_high_cost_models"],
+    "actions": ["pause_new_quota", "disable_high_cost_models", "request_emergency_approval"],
+    "recovery": ["payment_received"],
+}
+OVER_LIMIT_STOP = {
+    "trigger": "over_limit",
+    "threshold": 1.5,
+    "actions": ["suspend_service"],
     "recovery": ["payment_received"],
 }
 ABNORMAL_STEP = {
     "trigger": "abnormal_usage",
-    "threshold": 2,
-    "actions": ["notify"],
+    "threshold": 3,
+    "actions": ["rate_limit"],
     "recovery": ["usage_normalized"],
 }
 OVERDUE_STEP = {
     "trigger": "overdue",
-    "threshold": 1,
-    "actions": ["notify"],
+    "threshold": 15,
+    "actions": ["require_topup", "request_emergency_approval"],
     "recovery": ["payment_received"],
 }
+OVERDUE_STOP = {
+    "trigger": "overdue",
+    "threshold": 60,
+    "actions": ["suspend_service"],
+    "recovery": ["payment_received"],
+}
+VALID_PLAYBOOK = [OVER_LIMIT_STEP, OVER_LIMIT_STOP, ABNORMAL_STEP, OVERDUE_STEP, OVERDUE_STOP]
 
 
 def profile(**fields: Any) -> dict[str, Any]:
@@ -159,6 +172,12 @@ CHECK_CASES = (
         ERROR,
         "consumption[0].input_mtok_month",
     ),
+    CheckCase(
+        "check_stated_spend_matches_tokens",
+        consumption(line(input_mtok_month=20000, monthly_spend=1000)),
+        WARNING,
+        "consumption[0].monthly_spend",
+    ),
     CheckCase("check_ramp_never_decreases", ramp((5, 1000)), ERROR, "buffers.ramp[0].from_day"),
     CheckCase(
         "check_ramp_never_decreases", ramp((0, 1000), (0, 2000)), ERROR, "buffers.ramp[1].from_day"
@@ -186,23 +205,25 @@ CHECK_CASES = (
     ),
     CheckCase(
         "check_stop_loss_playbook",
-        {"stop_loss": [OVER_LIMIT_STEP, ABNORMAL_STEP]},
+        {"stop_loss": [OVER_LIMIT_STEP, OVER_LIMIT_STOP, ABNORMAL_STEP]},
         ERROR,
         "stop_loss",
     ),
     CheckCase(
         "check_stop_loss_playbook",
-        {"stop_loss": [OVER_LIMIT_STEP, ABNORMAL_STEP, OVERDUE_STEP, OVERDUE_STEP]},
+        {"stop_loss": [*VALID_PLAYBOOK, OVERDUE_STOP]},
         ERROR,
-        "stop_loss[3]",
+        "stop_loss[5]",
     ),
     CheckCase(
         "check_stop_loss_playbook",
         {
             "stop_loss": [
                 {**OVER_LIMIT_STEP, "actions": ["suspend_service"]},
+                OVER_LIMIT_STOP,
                 ABNORMAL_STEP,
                 OVERDUE_STEP,
+                OVERDUE_STOP,
             ]
         },
         ERROR,
@@ -249,6 +270,12 @@ def test_the_sound_application_raises_no_issue(
     base_application: Callable[..., dict[str, Any]], context: Context
 ) -> None:
     assert validate(parsed(base_application()), context) == []
+
+
+def test_the_valid_custom_playbook_raises_no_issue(
+    base_application: Callable[..., dict[str, Any]], context: Context
+) -> None:
+    assert validate(parsed(base_application({"stop_loss": VALID_PLAYBOOK})), context) == []
 
 
 @pytest.mark.parametrize("case", CHECK_CASES, ids=case_id)
@@ -446,7 +473,8 @@ def test_over_limit_playbook_that_only_notifies_is_an_error(
     base_application: Callable[..., dict[str, Any]], assess_raw: Callable[[Any], Assessment]
 ) -> None:
     notify_only = {**OVER_LIMIT_STEP, "actions": ["notify"]}
-    result = assess_raw(base_application({"stop_loss": [notify_only, ABNORMAL_STEP, OVERDUE_STEP]}))
+    playbook = [notify_only, ABNORMAL_STEP, OVERDUE_STEP, OVERDUE_STOP]
+    result = assess_raw(base_application({"stop_loss": playbook}))
     assert result.decision is None
     assert "stop_loss[0]" in {issue.location for issue in result.issues}
 

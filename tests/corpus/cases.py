@@ -542,7 +542,7 @@ WORKBOOK_CASES: tuple[WorkbookCase, ...] = (
           _raw_cell(C5, "<is><t>ACME_x0007_ Ltd</t></is>", "inlineStr")),
     _case("negative_threshold", "a stop-loss threshold of -1 on a filled step", 2, ("StopLoss!C",),
           _typed({"StopLoss!B6": "over_limit", "StopLoss!C6": -1, "StopLoss!D6": "✓",
-                  "StopLoss!K6": "✓"})),
+                  "StopLoss!L6": "✓"})),
     # --- dates
     _case("date_before_1900", "1899-12-31 as the application date", 2, (C23,),
           _typed({C23: "1899-12-31"})),

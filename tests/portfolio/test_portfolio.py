@@ -299,7 +299,7 @@ def troubled(outputs: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[i
         USAGE_HEADER,
         daily(LISTED, [1000] * 7 + [2500], as_of)  # 2.5 × the trailing 7-day average
         + daily(UNIVERSITY, [1000] * 7 + [3500], as_of)  # 3.5 ×
-        + daily(HANGZHOU, [1000] * 6, as_of)  # unbilled 6,000 on a 30,000 limit
+        + daily(HANGZHOU, [1000] * 6, as_of)  # unbilled 6,000 on a 51,000 limit
         + daily(STATE_OWNED, [2000] * 8, as_of)  # steady: nothing fires
         + ["Lumen Analytics Pte. Ltd.,2026-12-19,anthropic,claude-sonnet-5.5,,10,2"],
     )
@@ -307,7 +307,7 @@ def troubled(outputs: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[i
         folder / "ar.csv",
         AR_HEADER,
         [
-            f"H1,{HANGZHOU},2026-12-10,2027-01-09,,25000",  # unpaid, not yet due
+            f"H1,{HANGZHOU},2026-12-10,2027-01-09,,46000",  # unpaid, not yet due
             f"S1,{SUZHOU},2026-10-01,2026-10-31,2026-11-05,40000",  # paid 5 days late
             f"S2,{SUZHOU},2026-11-01,2026-12-10,,50000",  # unpaid, 10 days past due
             f"G1,{STATE_OWNED},2026-11-01,2026-12-01,2026-11-28,60000",  # paid early
@@ -329,11 +329,11 @@ def test_over_the_limit_pauses_new_quota_and_high_cost_models(
     code, customers = troubled
     hangzhou = customers[HANGZHOU]
     assert code == 3
-    assert hangzhou["metrics"]["used"] == 31000
-    assert hangzhou["metrics"]["utilisation"] == pytest.approx(31000 / 30000, abs=1e-4)
+    assert hangzhou["metrics"]["used"] == 52000
+    assert hangzhou["metrics"]["utilisation"] == pytest.approx(52000 / 51000, abs=1e-4)
     assert fired(hangzhou) == (["over_limit_use"], [("over_limit", 0.8), ("over_limit", 1.0)])
     assert hangzhou["actions"] == ["notify", "pause_new_quota", "disable_high_cost_models"]
-    assert hangzhou["escalation"] == ["rate_limit", "require_topup"]
+    assert hangzhou["escalation"] == ["rate_limit", "require_topup", "request_emergency_approval"]
     assert hangzhou["recovery"] == ["payment_received", "deposit_topped_up", "review_approved"]
 
 

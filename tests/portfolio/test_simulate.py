@@ -26,14 +26,10 @@ from creditbook.core.policy import Policy
 from creditbook.core.prices import PriceTable
 from creditbook.core.uscc import check_character
 from creditbook.data import default_policy, default_prices, example_applications
+from creditbook.portfolio.columns import Unsupported
+from creditbook.portfolio.frames import facts_frame, spend_frame
 from creditbook.portfolio.simulate import read_portfolio, simulate
-from creditbook.portfolio.vectorised import (
-    Unsupported,
-    decision_figures,
-    evaluate_frame,
-    facts_frame,
-    spend_frame,
-)
+from creditbook.portfolio.vectorised import decision_figures, evaluate_frame
 from creditbook.workbook.openpyxl_adapter import read_policy_rows
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -80,6 +76,14 @@ def random_application(rng: random.Random, prices: PriceTable) -> dict[str, Any]
             "overdue_events_12m": rng.choice([0, 0, 1, 2, 4, 6]),
             "consecutive_overdue_invoices": rng.choice([0, 0, 0, 1, 2, 3]),
         }
+        if rng.random() < 0.5:
+            profile["paid_invoices_12m"] = rng.choice([0, 2, 3, 12])
+        if rng.random() < 0.3:
+            profile["current_limit"] = rng.choice([20000, 100000, 1000000])
+            profile["new_materials"] = rng.sample(
+                ["audited_financials", "bank_statements", "added_guarantee", "purchase_commitment"],
+                rng.choice([0, 0, 1, 2]),
+            )
         if rng.random() < 0.2:
             profile |= {
                 "current_overdue_amount": rng.choice([500, 12000.5, 80000]),
@@ -211,7 +215,9 @@ def other_fx() -> Policy:
             "need_limit.grace_days": 3,
             "need_limit.peak_weight": Decimal("0.35"),
             "rounding.limit_unit": {"CNY": Decimal(500), "USD": Decimal(50)},
-            "counter_offer_below": Decimal("0.75"),
+            "structures.payment_terms": [60, 30, 0],
+            "new_customer.min_paid_invoices": 4,
+            "increase.materials": {"bank_statements": Decimal("1.1"), "added_guarantee": Decimal(3)},
         }
     )
 
@@ -279,20 +285,22 @@ def test_vectorised_path_gives_exactly_the_engine_figures(
     sample: list[Application], name: str
 ) -> None:
     policy = POLICIES[name]()
-    facts, lines = facts_frame([(app, default_prices()) for app in sample])
+    facts, lines = facts_frame([(app, default_prices()) for app in sample], policy)
     frame = evaluate_frame(facts, lines, policy)
     vectorised = [tuple(row) for row in frame[list(FIGURES)].itertuples(index=False)]
     vectorised = [
         tuple(v.item() if isinstance(v, np.generic) else v for v in r) for r in vectorised
     ]
     assert vectorised == engine_rows(sample, policy)
-    assert frame["tier"].nunique() >= 4 and frame["decision"].nunique() == 4
+    assert frame["tier"].nunique() >= 4
+    # most kinds of decision are met under each policy
+    assert frame["decision"].nunique() >= (4 if name == "default" else 3)
 
 
 def test_the_half_cent_tie_is_taken_through_the_engine_expression() -> None:
     app = valid([tie_application()])
-    facts, lines = facts_frame([(app[0], default_prices())])
     policy = edited({"need_limit.grace_days": 3, "rounding.limit_unit.CNY": Decimal("0.01")})
+    facts, lines = facts_frame([(app[0], default_prices())], policy)
     spend = spend_frame(facts, lines, policy)
     expected, peak = int(spend.expected[0]), int(spend.peak[0])
     assert (expected, peak) == (30000001, 45000002)
@@ -303,14 +311,14 @@ def test_the_half_cent_tie_is_taken_through_the_engine_expression() -> None:
 
 
 def test_the_unchanged_policy_gives_no_difference(sample: list[Application]) -> None:
-    facts, lines = facts_frame([(app, default_prices()) for app in sample])
+    facts, lines = facts_frame([(app, default_prices()) for app in sample], default_policy())
     before = evaluate_frame(facts, lines, default_policy())
     after = evaluate_frame(facts, lines, edited({"version": "copy"}))
     assert before.equals(after)
 
 
 def test_a_draft_the_vectorised_path_cannot_follow_is_refused(sample: list[Application]) -> None:
-    facts, lines = facts_frame([(app, default_prices()) for app in sample[:5]])
+    facts, lines = facts_frame([(app, default_prices()) for app in sample[:5]], default_policy())
     substring = edited({"tiers.0.when": {"entity_type": {"in": "listed_company"}}})
     with pytest.raises(Unsupported, match="`in` needs a list"):
         evaluate_frame(facts, lines, substring)
@@ -323,7 +331,7 @@ def test_sub_cent_money_is_refused_not_rounded() -> None:
     raw = tie_application()
     raw["profile"]["requested_limit"] = Decimal("150000.005")
     with pytest.raises(Unsupported, match="requested_limit"):
-        facts_frame([(valid([raw])[0], default_prices())])
+        facts_frame([(valid([raw])[0], default_prices())], default_policy())
 
 
 # ----------------------------------------------------------------- on real files
@@ -347,10 +355,10 @@ def test_a_stricter_draft_moves_the_prime_customers_down(portfolio_dir: Path) ->
     assert portfolio.skipped == []  # the decision JSON is not an application: not listed
     assert summary["applications"] == 14
     prime = table["tier_before"] == "T1"
-    assert prime.sum() == 6
+    assert prime.sum() == 4
     assert (table["changed"] == prime).all()
     assert (table.loc[prime, "tier_after"] == "T2").all()
-    assert summary["tier_changed"] == 6 and summary["changed"] == 6
+    assert summary["tier_changed"] == 4 and summary["changed"] == 4
     limit_drop = (table["approved_limit_before"] - table["approved_limit_after"]).sum()
     assert summary["unsecured_exposure_change"] <= 0 and limit_drop >= 0
 
@@ -412,9 +420,9 @@ def test_cli_yaml_draft_writes_an_xlsx_table_with_a_boolean_changed(
     out = tmp_path / "diff.xlsx"
     result = run_cli("--policy", draft, portfolio_dir, "-o", out)
     assert result.returncode == 0, result.stderr
-    assert "tier_changed: 6" in result.stdout and "skipped_files: 0" in result.stdout
+    assert "tier_changed: 4" in result.stdout and "skipped_files: 0" in result.stdout
     table = pd.read_excel(out, sheet_name="Diff", engine="openpyxl")
-    assert table["changed"].dtype == bool and table["changed"].sum() == 6
+    assert table["changed"].dtype == bool and table["changed"].sum() == 4
     assert len(table) == 14
     wb = load_workbook(out)
     assert "SimulationDiff" in wb["Diff"].tables
@@ -450,7 +458,7 @@ def test_cli_workbook_policy_sheet_draft(portfolio_dir: Path, tmp_path: Path) ->
     assert result.returncode == 0, result.stderr
     payload = json.loads(result.stdout)
     changed = [row for row in payload["rows"] if row["changed"]]
-    assert len(changed) == payload["summary"]["tier_changed"] == 6
+    assert len(changed) == payload["summary"]["tier_changed"] == 4
     assert {(row["tier_before"], row["tier_after"]) for row in changed} == {("T1", "T2")}
 
 

@@ -62,8 +62,9 @@ def test_status_names_the_cell_of_the_first_problem() -> None:
 
 
 def test_spend_of_one_line_uses_the_price_table() -> None:
+    # the conservative row: gpt-6.1-sol's 272k+ long-context tier, $4/$15 per Mtok
     assert udf.cb_spend("openai", "gpt-6.1-sol", 1000, 100) == pytest.approx(
-        1000 * 2 * 7.1 + 100 * 10 * 7.1
+        1000 * 4 * 7.1 + 100 * 15 * 7.1
     )
     assert "not in the price table" in udf.cb_spend("openai", "no-such-model", 1, 1)
 

@@ -47,13 +47,13 @@ class Expected:
 CASES = (
     Expected("listed_company", "上海星河数据股份有限公司", "批准 / Approve", "¥800,000.00"),
     Expected(
-        "sme_short_history", "杭州云栖智能客服有限公司", "调整方案 / Counter-offer", "¥30,000.00"
+        "sme_short_history", "杭州云栖智能客服有限公司", "变更授信结构 / Counter-offer", "¥51,000.00"
     ),
     Expected(
         "usd_customer",
         "Lumen Analytics Pte. Ltd.",
-        "有条件批准 / Approve with conditions",
-        "$120,000.00",
+        "附条件批准 / Approve with conditions",
+        "$113,200.00",
     ),
 )
 

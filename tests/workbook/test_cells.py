@@ -10,6 +10,7 @@ from conftest import SOUND_APPLICATION
 
 from creditbook.core.models import Action, Application, EntityType
 from creditbook.core.records import error, text
+from creditbook.data import default_policy, default_prices
 from creditbook.workbook.cells import (
     CellProblem,
     SheetValues,
@@ -19,6 +20,7 @@ from creditbook.workbook.cells import (
     sheet_values_of,
     to_cell,
 )
+from creditbook.workbook.decide import parse_cells
 from creditbook.workbook.layout import BUFFERS, CONSUMPTION, INPUT_SHEETS, PROFILE, STOP_LOSS, Field
 
 MONEY = Field("amount", text("金额", "Amount"), "money")
@@ -142,11 +144,11 @@ def test_blank_rows_inside_a_table_are_skipped_and_rows_keep_their_cells() -> No
     values = _empty_values()
     table = CONSUMPTION.tables[0]
     width = len(table.columns)
-    line = ["OpenAI", "gpt-6.1-sol", 100, None, 10, None, 1.2, None, None]
+    line = ["OpenAI", "gpt-6.1-sol", 100, None, 10, None, 1.2, None, None, None]
     values[CONSUMPTION.name].tables[table.name] = [
         (6, line),
         (7, [None] * width),
-        (8, ["深度求索", "deepseek-flash", "#REF!", None, 1, None, 1, None, None]),
+        (8, ["深度求索", "deepseek-flash", "#REF!", None, 1, None, 1, None, None, 16]),
     ]
     assembled = assemble(values)
     assert [item["provider"] for item in assembled.raw["consumption"]] == ["openai", "deepseek"]
@@ -209,3 +211,23 @@ def test_a_blank_required_cell_with_a_contract_default_is_still_required() -> No
     assert [(i.location, i.message.en) for i in assembled.issues] == [
         (f"{PROFILE.name}!{PROFILE.form.cell('currency')}", "required field is missing")
     ]
+
+
+def test_a_stated_spend_far_from_its_tokens_is_warned_at_its_cell() -> None:
+    understated = {
+        "provider": "deepseek",
+        "model": "deepseek-v4-pro",
+        "input_mtok_month": 20000,
+        "output_mtok_month": 3850,
+        "monthly_spend": 30000,
+    }
+    raw = {**SOUND_APPLICATION, "consumption": [*SOUND_APPLICATION["consumption"], understated]}
+    values = sheet_values_of(Application.model_validate(raw))
+    app, issues = parse_cells(assemble(values), default_policy(), default_prices())
+    assert app is not None
+    table = CONSUMPTION.tables[0]
+    column = table.letter([field.key for field in table.columns].index("monthly_spend"))
+    assert [(issue.path, issue.cell) for issue in issues] == [
+        (("consumption", 1, "monthly_spend"), f"Consumption!{column}{table.first_data_row + 1}")
+    ]
+    assert "¥283,950" in issues[0].message.zh

@@ -45,8 +45,9 @@ RELS_NS = "{http://schemas.openxmlformats.org/package/2006/relationships}"
 # The decision labels finance reads on the Approval sheet (中文 / English).
 DECISION_LABELS = {
     "approve": "批准 / Approve",
-    "approve_with_conditions": "有条件批准 / Approve with conditions",
-    "counter_offer": "调整方案 / Counter-offer",
+    "approve_reduced": "调减额度批准 / Approve a reduced limit",
+    "approve_with_conditions": "附条件批准 / Approve with conditions",
+    "counter_offer": "变更授信结构 / Counter-offer",
     "prepaid_only": "仅限预付 / Prepaid only",
 }
 Payload = dict[str, Any]
@@ -209,11 +210,16 @@ def test_approval_sheet_shows_the_decision(evaluated_listed: tuple[Path, Path, P
     assert "official" in policy_line and "⚠" not in policy_line
 
     assert len(find_cells(ws, lambda v: v == "签批 Sign-off")) == 1
-    header = beside(ws, "角色 Role").row
-    roles = [ws.cell(header + offset, 2).value for offset in range(1, 5)]
-    assert roles == ["销售 Sales", "财务 Finance", "风控 Risk", "审批人 Approver"]
-    assert [ws.cell(header, column).value for column in (3, 4, 5)] == [
+    assert beside(ws, "申请人 Applicant").value == "李娜"  # the sales owner applies, not signs
+    header = beside(ws, "审批角色 Role").row
+    signers = [ws.cell(header + 1 + i, 2).value for i in range(len(decision["approvals_required"]))]
+    assert [str(s).split("\n")[0] for s in signers] == [
+        "财务经理 / Finance manager",
+        "风控经理 / Risk manager",
+    ]
+    assert [ws.cell(header, column).value for column in (3, 4, 5, 6)] == [
         "姓名 Name",
+        "审批意见 Opinion",
         "日期 Date",
         "签字 Signature",
     ]
@@ -255,7 +261,7 @@ def test_audit_log_gains_one_row_per_evaluation(
     assert rows_after[1][3] == second["audit"]["fingerprint"] == first["audit"]["fingerprint"]
     approval = load_workbook(again)[APPROVAL_SHEET]
     assert len(find_cells(approval, lambda v: v == "授信审批单 Credit approval")) == 1
-    assert len(find_cells(approval, lambda v: v == "审批人 Approver")) == 1
+    assert len(find_cells(approval, lambda v: v == "申请人 Applicant")) == 1
 
 
 # ------------------------------------------------------------------------------ preservation

@@ -102,7 +102,7 @@ def test_native_formulas_compute_on_the_template(tmp_path: Path) -> None:
     stop_loss = _computed(template, tmp_path)[STOP_LOSS.name]
     first = STOP_LOSS.tables[0].first_data_row
     counts = [stop_loss[f"R{first + offset}"].value for offset in range(3)]
-    assert counts == [3, 2, 4]  # the policy playbook's steps per trigger
+    assert counts == [4, 2, 4]  # the policy playbook's steps per trigger
 
 
 def test_renewal_countdown_computes(tmp_path: Path) -> None:

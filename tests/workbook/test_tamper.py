@@ -20,6 +20,7 @@ from tamper import (
     round_trips,
 )
 
+from creditbook.core.models import CostClass
 from creditbook.workbook.evaluate import export_application
 from creditbook.workbook.layout import INPUT_SHEETS, POLICY_SHEET, PRICES_SHEET
 from creditbook.workbook.openpyxl_adapter import read_inputs
@@ -30,8 +31,8 @@ COMPUTED = {
     "Profile!C13": 11 / 12,  # on-time ratio 0.9166666666666666
     "Profile!C21": 800000 * 1.1,  # requested limit 880000.0000000001
     "Consumption!H7": 1.2 * 1.1,  # peak factor 1.3200000000000003
-    "Policy!C23": 0.7 + 0.2,  # cost-to-serve ratio 0.8999999999999999
-    "Prices!G6": 10 * 1.1,  # output price 11.000000000000002
+    "Policy!C24": 0.9 + 0.05,  # upstream cost ratio (standard) 0.9500000000000001
+    "Prices!J6": 10 * 1.1,  # output price 11.000000000000002
 }
 
 
@@ -96,7 +97,8 @@ def test_a_computed_number_is_read_at_excel_precision(tmp_path: Path) -> None:
     assert app.profile.requested_limit == Decimal("880000")
     assert app.consumption[1].peak_factor == Decimal("1.32")
     inputs = read_inputs(openpyxl.load_workbook(path))
-    assert inputs.policy is not None and inputs.policy.cost_to_serve_ratio == Decimal("0.9")
+    assert inputs.policy is not None
+    assert inputs.policy.upstream_cost_ratio[CostClass.STANDARD] == Decimal("0.95")
     assert inputs.prices is not None
     assert inputs.prices.rows[1].output_per_mtok == Decimal("11")
 

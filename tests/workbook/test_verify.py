@@ -20,10 +20,19 @@ from tamper import another_value, evaluate, input_cells, with_playbook
 
 from creditbook.core.labels import display
 from creditbook.core.models import Procurement
+from creditbook.core.prices import PRICE_COLUMNS, TIER_COLUMNS, UNTIERED_COLUMNS
 from creditbook.workbook.batch import officials
 from creditbook.workbook.cells import CellValue
 from creditbook.workbook.decide import application_of
-from creditbook.workbook.layout import APPROVAL_SHEET, FLAG_MARK, INPUT_SHEETS
+from creditbook.workbook.layout import (
+    APPROVAL_SHEET,
+    FLAG_MARK,
+    INPUT_SHEETS,
+    PRICES_HEADER_ROW,
+    PRICES_SHEET,
+    PRICES_TABLE,
+    column_letter,
+)
 from creditbook.workbook.openpyxl_adapter import read_inputs
 from creditbook.workbook.verify import Verification, verify_file
 
@@ -146,10 +155,10 @@ def test_a_file_that_is_not_a_workbook_is_unreadable(tmp_path: Path) -> None:
         ),
         pytest.param(
             "stop_loss",
-            {"StopLoss!K6": None, "StopLoss!L6": FLAG_MARK},
+            {"StopLoss!L6": None, "StopLoss!M6": FLAG_MARK},
             {
                 "stop_loss[0].recovery": (
-                    ("StopLoss!K6", "StopLoss!L6"),
+                    ("StopLoss!L6", "StopLoss!M6"),
                     ("payment_received", "usage_normalized"),
                     ("deposit_topped_up", "usage_normalized"),
                 )
@@ -213,11 +222,38 @@ def test_a_deleted_row_shifts_the_rows_below_and_removes_the_last(
 def test_a_prices_edit_is_a_change_of_the_prices_sheet(
     evaluated: dict[str, Path], tmp_path: Path
 ) -> None:
-    path = edited(evaluated["listed_company"], tmp_path / "prices.xlsm", {"Prices!G6": 12})
+    path = edited(evaluated["listed_company"], tmp_path / "prices.xlsm", {"Prices!J6": 12})
     result = verify_file(path, OFFICIALS)
     assert (result.status, result.changes) == ("changed", ())
     assert result.prices_changed and not result.policy_changed
     assert result.policy is not None and result.policy.kind == "official"
+
+
+def test_a_workbook_with_the_prices_sheet_before_tiers_is_read_and_verifies(
+    tmp_path: Path,
+) -> None:
+    """Workbooks built before the tier columns: their Prices sheet reads as untiered peak rows."""
+    wb = openpyxl.load_workbook(LISTED, keep_vba=True)
+    ws = wb[PRICES_SHEET]
+    table = ws.tables[PRICES_TABLE]
+    ws.delete_cols(PRICE_COLUMNS.index("tier") + 2, len(TIER_COLUMNS))  # the table starts in B
+    last_row = table.ref.rpartition(":")[2].lstrip("ABCDEFGHIJKLMNOPQRSTUVWXYZ")
+    table.ref = f"B{PRICES_HEADER_ROW}:{column_letter(len(UNTIERED_COLUMNS) + 1)}{last_row}"
+    table.tableColumns = []  # named again from the header row when saved
+    wb.save(tmp_path / "old.xlsm")
+    header = [ws.cell(PRICES_HEADER_ROW, 2 + index).value for index in range(len(PRICE_COLUMNS))]
+    assert header == [*UNTIERED_COLUMNS, None, None, None]
+
+    prices = read_inputs(openpyxl.load_workbook(tmp_path / "old.xlsm")).prices
+    assert prices is not None
+    assert {(row.tier, row.min_context_ktok, row.peak) for row in prices.rows} == {
+        ("standard", 0, True)
+    }
+    qwen = [row.output_per_mtok for row in prices.rows if row.model == "qwen3-max"]
+    assert qwen == [10, 16, 28]  # the rows stay, the dearest prices a line
+    path = evaluate(tmp_path / "old.xlsm", tmp_path / "old-evaluated.xlsm")
+    result = verify_file(path, OFFICIALS)
+    assert result.status == "unchanged" and result.ok
 
 
 @pytest.mark.parametrize(
