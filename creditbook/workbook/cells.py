@@ -281,6 +281,17 @@ def _read_table(
 def assemble(values: Mapping[str, SheetValues]) -> Assembled:
     """Sheet values (by sheet name) → raw application, cell map and cell problems."""
     out = Assembled(raw={}, cells={}, issues=[])
+    if not any(sheet.name in values for sheet in INPUT_SHEETS):
+        names = "、".join(sheet.name for sheet in INPUT_SHEETS)
+        out.issues.append(
+            error(
+                ("workbook",),
+                f"这不是授信审批工作簿（没有 {names} 工作表）；用 creditbook new 新建一份",
+                f"not a credit review workbook (it has none of the sheets {names.replace('、', ', ')}); "
+                "make one with creditbook new",
+            )
+        )
+        return out
     for sheet in INPUT_SHEETS:
         sheet_values = values.get(sheet.name)
         if sheet_values is None:
@@ -317,9 +328,7 @@ def locate(issues: Iterable[Issue], cells: Mapping[Path, str]) -> list[Issue]:
         path = issue.path
         while path and path not in cells:
             path = path[:-1]
-        located.append(
-            issue.at(cells[path]) if path and issue.cell is None else issue
-        )
+        located.append(issue.at(cells[path]) if path and issue.cell is None else issue)
     return located
 
 

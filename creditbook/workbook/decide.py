@@ -40,6 +40,8 @@ def parse_cells(
 ) -> tuple[Application | None, list[Issue]]:
     """Like parse_and_validate, for values read from cells: issues carry cells, an unreadable
     cell is reported once (not again as a missing field)."""
+    if not assembled.raw:  # none of our sheets: the one line that says so is enough
+        return None, list(assembled.issues)
     app, issues = parse_and_validate(assembled.raw, policy, prices)
     unreadable = {issue.path for issue in assembled.issues}
     issues = [

@@ -457,7 +457,7 @@ WORKBOOK_CASES: tuple[WorkbookCase, ...] = (
         "plain_workbook",
         "an ordinary workbook without our sheets",
         2,
-        ("Profile", "Consumption", "Buffers", "StopLoss"),
+        ("not a credit review workbook", "creditbook new"),
         lambda: _saved(Workbook()),
         suffix=".xlsx",
     ),

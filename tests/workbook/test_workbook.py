@@ -196,9 +196,23 @@ def test_committed_example_workbooks_equal_a_fresh_build(example: Path, built: b
     assert parts(committed.read_bytes()) == parts(fresh), "run: creditbook build-workbook"
 
 
-def test_a_workbook_without_our_sheets_names_each_missing_sheet_once(tmp_path: Path) -> None:
+def test_a_workbook_without_our_sheets_is_one_clear_line(tmp_path: Path) -> None:
     path = tmp_path / "plain.xlsx"
     openpyxl.Workbook().save(path)
     app, issues = export_application(path)
     assert app is None
-    assert [issue.location for issue in issues] == [sheet.name for sheet in INPUT_SHEETS]
+    assert len(issues) == 1
+    assert "not a credit review workbook" in issues[0].message.en
+    assert "creditbook new" in issues[0].message.en and "creditbook new" in issues[0].message.zh
+
+
+def test_a_workbook_missing_some_of_our_sheets_names_each_once(tmp_path: Path) -> None:
+    path = tmp_path / "partial.xlsx"
+    wb = openpyxl.Workbook()
+    wb.active.title = INPUT_SHEETS[0].name
+    wb.save(path)
+    app, issues = export_application(path)
+    assert app is None
+    assert [issue.location for issue in issues if "the sheet" in issue.message.en] == [
+        sheet.name for sheet in INPUT_SHEETS[1:]
+    ]
