@@ -164,8 +164,12 @@ PROFILE = InputSheet(
     code_name="shProfile",
     title=text("客户画像", "Customer profile"),
     intro=text(
-        "填写黄色单元格；带 * 为必填。逾期与付款记录按近 12 个月统计。",
-        "Fill the yellow cells; * marks required fields. Payment history covers the last 12 months.",
+        "填写黄色单元格；带 * 为必填。逾期与付款记录按近 12 个月统计。\n"
+        "按“评估”没有反应？先安装 xlwings 加载项（README）；邮件或下载来的文件：右键 → 属性 → "
+        "解除锁定，或放入受信任位置、已同步的 SharePoint / OneDrive 文件夹。",
+        "Fill the yellow cells; * marks required fields. Payment history covers the last 12 months.\n"
+        "Evaluate does nothing? Install the xlwings add-in (README); a file from e-mail or a download: "
+        "Properties → Unblock, or open it from a Trusted Location or a synced SharePoint/OneDrive folder.",
     ),
     form=Form(
         block="profile",

@@ -29,6 +29,7 @@ from creditbook.workbook.layout import (
     STOP_LOSS,
 )
 from creditbook.workbook.verify import verify_file
+from creditbook.workbook.xlsm.template import LIVE_CHECK_HINT, LIVE_CHECKS
 
 pytestmark = needs_soffice
 ROOT = Path(__file__).resolve().parents[2]
@@ -202,3 +203,19 @@ def test_a_formula_without_a_saved_result_is_an_error_at_its_cell(
     assert [(i.location, i.severity) for i in issues if "no saved result" in i.message.en] == [
         (f"{PROFILE.name}!{PROFILE.form.cell('requested_limit')}", "error")
     ]
+
+
+def test_live_checks_show_a_hint_not_an_error_before_functions_are_imported(
+    filled: tuple[Path, Application], tmp_path: Path
+) -> None:
+    """LibreOffice has no xlwings UDFs, exactly like Excel before Import Functions: the live-check
+    cells show what to do, never #NAME?."""
+    path, _ = filled
+    profile = _computed(path, tmp_path)[PROFILE.name]
+    shown = [
+        cell.value
+        for row in profile.iter_rows()
+        for cell in row
+        if isinstance(cell.value, str) and ("#NAME" in cell.value or cell.value == LIVE_CHECK_HINT)
+    ]
+    assert shown == [LIVE_CHECK_HINT] * len(LIVE_CHECKS)

@@ -66,7 +66,7 @@ def _title(ws: Worksheet, title: Text, intro: Text, width: int) -> None:
     ws["B2"] = f"{intro.zh}\n{intro.en}"
     ws["B2"].style = "cb_intro"
     ws.merge_cells(start_row=2, start_column=2, end_row=2, end_column=1 + width)
-    ws.row_dimensions[2].height = 42
+    ws.row_dimensions[2].height = 21 * (intro.zh.count("\n") + 1) * 2
     ws.column_dimensions["A"].width = 2
 
 
@@ -256,6 +256,10 @@ LIVE_CHECKS: tuple[tuple[Text, str, str], ...] = (
 )
 
 
+# Shown instead of #NAME? until the functions are imported (xlwings tab → Import Functions).
+LIVE_CHECK_HINT = "导入函数后显示 / xlwings → Import Functions"
+
+
 def _live_checks(ws: Worksheet, row: int) -> None:
     """Live feedback through the xlwings UDFs (udfs/credit.py); the approval never reads these."""
     ws[f"F{row}"] = "实时检查 Live check (xlwings)"
@@ -265,7 +269,10 @@ def _live_checks(ws: Worksheet, row: int) -> None:
         ws,
         "F",
         row + 1,
-        tuple((label, f"={name}({arguments})", fmt) for label, name, fmt in LIVE_CHECKS),
+        tuple(
+            (label, f'=IFERROR({name}({arguments}),"{LIVE_CHECK_HINT}")', fmt)
+            for label, name, fmt in LIVE_CHECKS
+        ),
     )
 
 
