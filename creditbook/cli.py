@@ -29,6 +29,7 @@ from creditbook.workbook.batch import (
     terminal_progress,
     user_name,
 )
+from creditbook.workbook.doctor import diagnose
 from creditbook.workbook.evaluate import export_application, new_workbook
 from creditbook.workbook.file_io import (
     InputError,
@@ -277,6 +278,18 @@ def cmd_export(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_doctor(args: argparse.Namespace) -> int:
+    """Each check on a line (✓ fine, ✗ to fix, – does not apply); exit 1 when any is to fix."""
+    checks = diagnose(args.workbook)
+    marks = {True: "✓", False: "✗", None: "–"}
+    print(
+        columns(
+            [(marks[c.ok], c.name.render(args.lang), c.detail.render(args.lang)) for c in checks]
+        )
+    )
+    return EXIT_FAILURE if any(c.ok is False for c in checks) else EXIT_OK
+
+
 def cmd_verify(args: argparse.Namespace) -> int:
     """Evaluated workbooks against their audit snapshot: 0 only when all are unchanged and official."""
     policies = officials(args.policy_files)
@@ -466,6 +479,13 @@ def build_parser() -> argparse.ArgumentParser:
     verify.add_argument("--json", action="store_true", help="JSON output")
     verify.add_argument("--lang", choices=("zh", "en", "both"), default="both")
     verify.set_defaults(run=cmd_verify)
+
+    doctor = commands.add_parser(
+        "doctor", help="check what the Evaluate button needs on this PC (and for a workbook)"
+    )
+    doctor.add_argument("workbook", nargs="?", type=Path, help="a CreditReview workbook")
+    doctor.add_argument("--lang", choices=("zh", "en", "both"), default="both")
+    doctor.set_defaults(run=cmd_doctor)
     register = commands.add_parser("register", help="a register of evaluated workbooks in folders")
     register.add_argument("folders", nargs="+", type=Path, help="folders searched recursively")
     register.add_argument("-o", "--out", type=Path, required=True, help=".xlsx, .csv or .parquet")
