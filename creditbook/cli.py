@@ -20,7 +20,6 @@ from creditbook.core.plain_text import columns, render_decision, render_issues
 from creditbook.core.policy_check import run_examples
 from creditbook.core.records import Issue, Lang, error
 from creditbook.data import default_policy, example_applications, example_workbooks
-from creditbook.portfolio import monitor, register
 from creditbook.workbook.batch import (
     FileResult,
     Job,
@@ -303,6 +302,8 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
 def cmd_register(args: argparse.Namespace) -> int:
     """One row per evaluated workbook under the folders, with totals against the appetite."""
+    from creditbook.portfolio import register  # pandas loads only for the portfolio commands
+
     empty = [folder for folder in args.folders if not register.find_workbooks([folder])]
     for folder in empty:
         print(f"{folder}: 没有找到工作簿 / no workbooks (*.xlsm, *.xlsx) found", file=sys.stderr)
@@ -326,6 +327,8 @@ def cmd_register(args: argparse.Namespace) -> int:
 
 def cmd_monitor(args: argparse.Namespace) -> int:
     """Usage and receivables against the register: exit 3 when any customer needs an action."""
+    from creditbook.portfolio import monitor, register
+
     policy, prices = officials(args.policy_files)[0], read_prices(args.prices)
     customers = monitor.customers_of(register.read_register(args.register))
     usage = monitor.read_usage(
