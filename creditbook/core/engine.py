@@ -294,7 +294,7 @@ def exposure_of(
         security_held=cents(security),
         provider_cost_at_risk=at_risk,
         provider_cost_basis=text(
-            f"垫付上游成本 {fmt(at_risk)} = min(窗口期峰值消耗 {fmt(window_peak)}，{stop_zh}) "
+            f"垫付上游成本 {fmt(at_risk)} = 取较小者（窗口期峰值消耗 {fmt(window_peak)}，{stop_zh}）"
             f"{fmt(draw)} × 上游成本率 {percent(rate)} − 已收保证金 / 保函 {fmt(cents(security))}",
             f"provider cost at risk {fmt(at_risk)} = min(peak spend over the window "
             f"{fmt(window_peak)}, {stop_en}) {fmt(draw)} × upstream cost ratio {percent(rate)} "

@@ -21,6 +21,14 @@ from creditbook.core.prices import PriceRow, PriceTable
 from creditbook.core.records import text
 
 DAYS_PER_MONTH = Decimal(30)
+# Price-table tier labels in Chinese; context tiers (0-32k, 272k+) read the same in both.
+TIER_NAMES = {
+    "standard": "标准",
+    "peak": "高峰时段",
+    "off_peak": "闲时",
+    "thinking": "思考模式",
+    "non_thinking": "非思考模式",
+}
 
 
 def token_spend(
@@ -77,8 +85,9 @@ def spend_line(
             f"{show(priced.input_per_mtok)}/{show(priced.output_per_mtok)} "
             f"{priced.currency.value}/Mtok"
         )
+        tier = TIER_NAMES.get(priced.tier, priced.tier)
         basis = text(
-            f"按价格表 {priced.model} {priced.tier} 档 {prices_text}"
+            f"按价格表 {priced.model} {tier} 档 {prices_text}"
             f"（{priced.as_of}，{priced.source}）",
             f"price table {priced.model} {priced.tier} tier {prices_text} "
             f"(as of {priced.as_of}, {priced.source})",
