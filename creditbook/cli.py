@@ -23,10 +23,10 @@ from creditbook.data import default_policy, example_applications, example_workbo
 from creditbook.workbook.batch import (
     FileResult,
     Job,
+    evaluator,
     officials,
     run_jobs,
     terminal_progress,
-    user_name,
 )
 from creditbook.workbook.doctor import diagnose
 from creditbook.workbook.evaluate import export_application, new_workbook
@@ -70,7 +70,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     if not args.files:
         print("evaluate needs --input APP.json or workbook files", file=sys.stderr)
         return EXIT_INPUT
-    evaluated_at, user = _now(), user_name()
+    evaluated_at, user = _now(), evaluator(args.evaluator)
     jobs = [
         Job(
             source=path,
@@ -210,7 +210,7 @@ def cmd_policy_check(args: argparse.Namespace) -> int:
 
 def cmd_demo(args: argparse.Namespace) -> int:
     """Evaluate the bundled example workbooks (made from examples/applications) into --out."""
-    evaluated_at, user = _now(), user_name()
+    evaluated_at, user = _now(), evaluator()
     with tempfile.TemporaryDirectory() as scratch:
         jobs = []
         for name, data in example_workbooks():
@@ -435,6 +435,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     evaluate.add_argument(
         "--jobs", type=int, default=os.cpu_count() or 1, help="processes for many files"
+    )
+    evaluate.add_argument(
+        "--evaluator",
+        help="the name of the person evaluating, for the Approval sheet and AuditLog "
+        "(default: $CREDITBOOK_EVALUATOR)",
     )
     common(evaluate)
     evaluate.set_defaults(run=cmd_evaluate)

@@ -17,7 +17,7 @@ from creditbook.core.models import Decision
 from creditbook.core.money import money
 from creditbook.core.plain_text import render_issues
 from creditbook.core.records import Issue, Severity, Text, text
-from creditbook.workbook.batch import officials, user_name
+from creditbook.workbook.batch import evaluator, officials
 from creditbook.workbook.decide import Outcome, application_of, decide
 from creditbook.workbook.xlwings_adapter import TITLE, Book, read_inputs, write_outcome
 
@@ -29,7 +29,7 @@ def evaluate() -> None:
     evaluate_book(
         xw.Book.caller(),
         evaluated_at=datetime.now(UTC).replace(microsecond=0),
-        evaluated_by=user_name(),
+        evaluated_by=evaluator(),
     )
 
 

@@ -385,7 +385,8 @@ def approval_plan(
     footer = (
         f"指纹 fingerprint {audit.fingerprint} · 政策 policy {audit.policy_id} {audit.policy_version} "
         f"sha256 {audit.policy_hash} · 引擎 engine {audit.engine_version} · 评估于 evaluated at "
-        f"{audit.evaluated_at.isoformat()} · 评估人 by {evaluated_by}"
+        f"{audit.evaluated_at.isoformat()} · 评估人 evaluator "
+        f"{evaluated_by or '未填写 not given (--evaluator, CREDITBOOK_EVALUATOR)'}"
     )
     build.add(Cell(footer, "cb_small"), span=True)
 

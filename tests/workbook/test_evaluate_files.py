@@ -8,6 +8,7 @@ decisions with one or two processes.
 
 from __future__ import annotations
 
+import getpass
 import json
 import re
 import shutil
@@ -462,3 +463,22 @@ def test_pdf_is_written_next_to_the_output(tmp_path: Path) -> None:
         ["pdftotext", "-raw", str(pdf), "-"], capture_output=True, text=True, check=True
     ).stdout
     assert "上海星河数据股份有限公司" in re.sub(r"\s+", "", text)  # wrapped in its cell
+
+
+def test_the_evaluator_is_a_person_never_the_system_account(tmp_path: Path) -> None:
+    source = tmp_path / LISTED
+    shutil.copyfile(EXAMPLES / LISTED, source)
+    named = run_evaluate(LISTED, "--out", "named", "--evaluator", "张伟", "--json", cwd=tmp_path)
+    decision_of(named, LISTED)
+    output = tmp_path / "named" / LISTED
+    assert audit_rows(output)[0][2] == "张伟"
+    footer = find_cells(
+        load_workbook(output)[APPROVAL_SHEET],
+        lambda v: isinstance(v, str) and v.startswith("指纹 fingerprint "),
+    )[0].value
+    assert footer.endswith("评估人 evaluator 张伟")
+
+    unnamed = run_evaluate(LISTED, "--out", "unnamed", "--json", cwd=tmp_path)
+    decision_of(unnamed, LISTED)
+    row = audit_rows(tmp_path / "unnamed" / LISTED)[0]
+    assert row[2] in (None, "") and getpass.getuser() not in str(row)
