@@ -10,8 +10,9 @@ it fit), and the decision becomes a counter-offer.
 
 The caps: the request; the need (weighted monthly spend over the whole window); the tier's cap; the
 risk appetite plus the security held (net of arrears); for an increase, the current limit times
-what the new materials allow. Cash held can also carry a line by itself (deposit-backed, fully
-secured), so holding more cash never leaves a customer worse off.
+what the new materials allow. Cash held can also carry a line by itself, fully secured (on the
+tier's structure, or deposit-backed when the tier gives no credit), so holding more cash never
+leaves a customer worse off.
 """
 
 from __future__ import annotations
@@ -40,7 +41,6 @@ class Security:
     """What we hold against the line: cash (deposit, prepaid balance), a bank guarantee or letter
     of credit; net of what the customer owes us now, which we would set off first."""
 
-    deposit: Decimal
     cash: Decimal  # deposit + prepaid balance, net of arrears
     total: Decimal  # cash + hard guarantee, net of arrears
     hard_guarantee: Decimal
@@ -52,7 +52,6 @@ def security_of(app: Application, extra_deposit: Decimal = Decimal(0)) -> Securi
     arrears = profile.current_overdue_amount
     cash = buffers.deposit + extra_deposit + buffers.prepaid_balance
     return Security(
-        deposit=buffers.deposit + extra_deposit,
         cash=max(cash - arrears, Decimal(0)),
         total=max(cash + hard - arrears, Decimal(0)),
         hard_guarantee=hard,

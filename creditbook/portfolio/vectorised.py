@@ -1,14 +1,14 @@
 """The engine as column arithmetic: many applications evaluated under one policy at once.
 
-The per-application inputs are read into two frames: one row per application (`facts_frame`) and
-one row per consumption line (the cost the engine takes for it, in the price currency, so the fx
-rate is applied per line, as the engine does). `evaluate_frame` then runs the engine's
-stages for one policy as column arithmetic: score bands, tiers and hard rules through the condition
-language (`creditbook.core.conditions`), terms, cycle, need, caps, the approved limit, structure, decision kind
-and unsecured exposure. Money is held in integer cents (line costs in millionths) and every rounding
-is done on exact integer quotients, so each figure equals `creditbook.core.engine.evaluate`'s; at an exact
-half-cent tie after an inexact currency or day-count division the row is recomputed with the
-engine's own Decimal expression. Inputs or policies outside what this covers raise `Unsupported`.
+The applications are read into frames (`creditbook.portfolio.frames`); `evaluate_frame` then runs
+the engine's stages for one policy as column arithmetic: score bands, tiers and hard rules through
+the condition language (`creditbook.portfolio.columns.holds`), the caps, the structure search of
+`creditbook.core.line` (every billing cycle and term in the engine's order, as a credit line and
+as a line carried by cash), the deposit that makes the most restrictive structure fit, the
+required deposit, decision kind and unsecured exposure. Money is held in integer cents and every
+rounding is done on exact integer quotients, so each figure equals the engine's; at an exact
+half-cent tie after an inexact day-count division the row is recomputed with the engine's own
+Decimal expression. Inputs or policies outside what this covers raise `Unsupported`.
 """
 
 from __future__ import annotations
