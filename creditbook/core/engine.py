@@ -433,20 +433,12 @@ def reasons_of(
 
 
 def _window_reason(exposure: Exposure, fmt: Callable[[Decimal], str]) -> Text:
-    days, peak = exposure.days_to_exhaust, exposure.days_to_exhaust_peak
-    due = exposure.first_invoice_due_day
-    lasts_zh = f"按预计消耗可用 {days} 天（峰值 {peak} 天）" if days is not None else "无预计消耗"
-    lasts_en = (
-        f"lasts {days} days at expected spend ({peak} at peak)"
-        if days is not None
-        else "has no expected spend"
-    )
+    lasting, window = exposure.lasting(), exposure.window_days
+    spend, peak = fmt(exposure.window_spend), fmt(exposure.window_spend_peak)
     return text(
-        f"额度{lasts_zh}，首张账单第 {due} 天到期；敞口窗口 {exposure.window_days} 天，"
-        f"窗口期消耗 {fmt(exposure.window_spend)}（峰值 {fmt(exposure.window_spend_peak)}）",
-        f"the line {lasts_en}; the first invoice is due on day {due}; the exposure window is "
-        f"{exposure.window_days} days, with {fmt(exposure.window_spend)} of spend "
-        f"({fmt(exposure.window_spend_peak)} at peak)",
+        f"{lasting.zh}；敞口窗口 {window} 天，窗口期消耗 {spend}（峰值 {peak}）",
+        f"{lasting.en}; the exposure window is {window} days, with {spend} of spend "
+        f"({peak} at peak)",
     )
 
 
@@ -479,9 +471,7 @@ def evaluate(
     kind = kind_of(app, line, conditions)
     interval, next_review, renewal_first = review_of(app, choice.tier, choice)
     steps = app.stop_loss or policy.stop_loss
-    exposure = exposure_of(
-        app, policy, spend, line, hard_stop_threshold(steps, Trigger.OVER_LIMIT)
-    )
+    exposure = exposure_of(app, policy, spend, line, hard_stop_threshold(steps, Trigger.OVER_LIMIT))
     values = {
         "expected_monthly_spend": spend.expected,
         "peak_monthly_spend": spend.peak,
@@ -532,7 +522,9 @@ def evaluate(
         upgrade_conditions=governance(policy.upgrade_conditions, values, currency),
         stop_loss=with_escalation(steps, policy.final_escalation),
         approvals_required=approvals_of(
-            policy, decided, decided["approved_limit_base"]  # type: ignore[arg-type]
+            policy,
+            decided,
+            decided["approved_limit_base"],  # type: ignore[arg-type]
         ),
         reasons=reasons_of(app, policy, score, choice, spend, line, exposure, renewal_first),
         issues=tuple(issues),

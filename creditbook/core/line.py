@@ -41,21 +41,23 @@ class Security:
     """What we hold against the line: cash (deposit, prepaid balance), a bank guarantee or letter
     of credit; net of what the customer owes us now, which we would set off first."""
 
-    cash: Decimal  # deposit + prepaid balance, net of arrears
-    total: Decimal  # cash + hard guarantee, net of arrears
+    net_cash: Decimal  # deposit + prepaid balance − arrears: below zero when arrears exceed it
     hard_guarantee: Decimal
+
+    @property
+    def cash(self) -> Decimal:
+        return max(self.net_cash, Decimal(0))
+
+    @property
+    def total(self) -> Decimal:
+        return max(self.net_cash + self.hard_guarantee, Decimal(0))
 
 
 def security_of(app: Application, extra_deposit: Decimal = Decimal(0)) -> Security:
     profile, buffers = app.profile, app.buffers
     hard = profile.guarantee_amount if profile.guarantee_type in HARD_SECURITY else Decimal(0)
-    arrears = profile.current_overdue_amount
     cash = buffers.deposit + extra_deposit + buffers.prepaid_balance
-    return Security(
-        cash=max(cash - arrears, Decimal(0)),
-        total=max(cash + hard - arrears, Decimal(0)),
-        hard_guarantee=hard,
-    )
+    return Security(net_cash=cash - profile.current_overdue_amount, hard_guarantee=hard)
 
 
 @dataclass(frozen=True)
@@ -325,19 +327,17 @@ def deposit_for(
     neither can reach it."""
     caps = caps_at(app, policy, choice, spend, structure, Decimal(0))
     amounts = {key: amount for key, amount, _ in caps.credit}
-    profile, buffers = app.profile, app.buffers
-    # held net of arrears, before the floor at zero: what a deposit is added to
-    cash = buffers.deposit + buffers.prepaid_balance - profile.current_overdue_amount
-    total = cash + security_of(app).hard_guarantee
-    appetite = policy.from_base(policy.appetite.max_unsecured_exposure, profile.currency)
+    held = security_of(app)  # net of arrears, before the floor at zero: what a deposit adds to
+    appetite = policy.from_base(policy.appetite.max_unsecured_exposure, app.profile.currency)
     options = []
     others = [amount for key, amount in amounts.items() if key != "appetite"]
     if choice.tier.structure is not Structure.PREPAID and min(others) >= target:
         wanted = max(target - appetite, Decimal(0))
-        deposit = round_up(max(wanted - total, Decimal(0)), unit) if wanted else Decimal(0)
+        short = wanted - held.net_cash - held.hard_guarantee
+        deposit = round_up(max(short, Decimal(0)), unit) if wanted else Decimal(0)
         options.append((deposit, False))
     if min(amount for key, amount, _ in caps.cash if key != "cash") >= target:
-        options.append((round_up(max(target - cash, Decimal(0)), unit), True))
+        options.append((round_up(max(target - held.net_cash, Decimal(0)), unit), True))
     return min(options) if options else None
 
 

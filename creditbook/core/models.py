@@ -21,7 +21,7 @@ from pydantic import (
 from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import CoreSchema, PydanticCustomError, core_schema
 
-from creditbook.core.records import Frozen, Issue, Money, Number, Ratio, Text
+from creditbook.core.records import Frozen, Issue, Money, Number, Ratio, Text, text
 
 # Bounds no real application comes near, generous on purpose: a value beyond one is a slip of the
 # keyboard (or an attack), refused before the engine's 28-digit Decimal arithmetic meets it.
@@ -112,6 +112,8 @@ PositiveMoney = Annotated[Money, Field(gt=0), AtMost(MAX_MONEY)]
 TokenVolume = Annotated[Number, Field(ge=0), AtMost(MAX_MTOK_MONTH)]
 Days = Annotated[int, Field(ge=0), AtMost(MAX_DAYS)]
 Events = Annotated[int, Field(ge=0), AtMost(MAX_EVENTS)]
+
+
 def _not_bool(value: Any) -> Any:
     """true and false equal 1 and 0 in Python: refused where a number is meant."""
     if isinstance(value, bool):
@@ -370,6 +372,24 @@ class Exposure(Frozen):
     provider_cost_at_risk: Money
     provider_cost_basis: Text
     lines: tuple[SpendLine, ...]
+
+    def lasting(self) -> Text:
+        """How long the line lasts against the day its first invoice falls due, in one line."""
+        days, peak, due = (
+            self.days_to_exhaust,
+            self.days_to_exhaust_peak,
+            self.first_invoice_due_day,
+        )
+        if days is None:
+            return text(
+                f"不计算可用天数（无信用额度或无预计消耗）；首张账单第 {due} 天到期",
+                f"no days to count (no credit line, or no expected spend); first invoice due on day {due}",
+            )
+        return text(
+            f"额度按预计消耗可用 {days} 天（峰值 {peak} 天），首张账单第 {due} 天到期",
+            f"the line lasts {days} days at expected spend ({peak} at peak); the first invoice is "
+            f"due on day {due}",
+        )
 
 
 class Cap(Frozen):

@@ -75,7 +75,7 @@ def render_decision(decision: Decision, lang: Lang) -> str:
         ),
         (
             label("敞口窗口", "Exposure window", lang),
-            _window(decision, lang),
+            decision.exposure.lasting().render(lang),
         ),
         (
             label("审批人", "Approvers", lang),
@@ -141,20 +141,6 @@ def render_decision(decision: Decision, lang: Lang) -> str:
         f"{label('引擎', 'engine', lang)} {decision.audit.engine_version}"
     )
     return "\n".join(lines)
-
-
-def _window(decision: Decision, lang: Lang) -> str:
-    exposure = decision.exposure
-    due = exposure.first_invoice_due_day
-    if exposure.days_to_exhaust is None:
-        return label(f"首张账单第 {due} 天到期", f"first invoice due on day {due}", lang)
-    return label(
-        f"额度可用 {exposure.days_to_exhaust} 天（峰值 {exposure.days_to_exhaust_peak} 天），"
-        f"首张账单第 {due} 天到期",
-        f"the line lasts {exposure.days_to_exhaust} days ({exposure.days_to_exhaust_peak} at peak); "
-        f"first invoice due on day {due}",
-        lang,
-    )
 
 
 def _names(values: Iterable[StrEnum], lang: Lang) -> str:

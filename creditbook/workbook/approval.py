@@ -208,22 +208,7 @@ def approval_plan(
             ),
             span=True,
         )
-    if not d.approved_limit:
-        build.items([text("不授予信用额度", "no credit line")])
-    else:
-        days = exposure.days_to_exhaust
-        build.items(
-            [
-                text(
-                    f"额度按预计消耗可用 {days} 天（峰值 {exposure.days_to_exhaust_peak} 天），"
-                    f"首张账单第 {exposure.first_invoice_due_day} 天到期",
-                    f"the line lasts {days} days at expected spend "
-                    f"({exposure.days_to_exhaust_peak} at peak); the first invoice is due on day "
-                    f"{exposure.first_invoice_due_day}",
-                ),
-                exposure.provider_cost_basis,
-            ]
-        )
+    build.items([exposure.lasting(), exposure.provider_cost_basis])
 
     if d.conditions:
         build.section("先决条件", "Conditions precedent")

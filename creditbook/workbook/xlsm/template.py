@@ -257,7 +257,7 @@ LIVE_CHECKS: tuple[tuple[Text, str, str], ...] = (
 
 
 # Shown instead of #NAME? until the functions are imported (xlwings tab → Import Functions).
-LIVE_CHECK_HINT = "导入函数后显示 / xlwings → Import Functions"
+LIVE_CHECK_HINT = "未导入 not imported"  # the intro and README say how
 
 
 def _live_checks(ws: Worksheet, row: int) -> None:
