@@ -195,10 +195,11 @@ def evaluate_frame(facts: pd.DataFrame, lines: pd.DataFrame, policy: Policy) -> 
     wn, wd = ratio_of(policy.need_limit.peak_weight)
     weighted = spend.expected * wd + wn * (spend.peak - spend.expected)
 
-    def need_at(days: int) -> Ints:
-        """need in cents = cents(weighted · days / 30), the engine's way at inexact ties."""
+    def need_at(days: int, rows: Flags) -> Ints:
+        """need in cents = cents(weighted · days / 30), the engine's way at inexact ties (in the
+        `rows` whose figure is used)."""
         need, ties = half_up(*muldiv(weighted, days, wd * 30), wd * 30)
-        for row in np.flatnonzero(ties) if days % 3 else ():
+        for row in np.flatnonzero(ties & rows) if days % 3 else ():
             expected = Decimal(int(spend.expected[row])) / 100
             amount = expected + policy.need_limit.peak_weight * (
                 Decimal(int(spend.peak[row])) / 100 - expected
@@ -213,19 +214,18 @@ def evaluate_frame(facts: pd.DataFrame, lines: pd.DataFrame, policy: Policy) -> 
     floor_c, floor_t = cycle_cap.copy(), terms_cap.copy()
     for option in _grid(policy):
         c, t = option
-        base = np.minimum.reduce([requested // unit, need_at(c + t + grace) // unit, current_cap])
-        lines_at = {
-            "credit": (
-                np.maximum(np.minimum.reduce([base, tier_cap, appetite]), 0),
-                _allowed(policy, option, cycle_cap, terms_cap) & allows_credit,
-            ),
-            "cash": (
-                np.maximum(np.minimum(base, cash_units), 0),
-                _allowed(policy, option, asked_cycle, asked_terms),
-            ),
-        }
         capped = _allowed(policy, option, cycle_cap, terms_cap)
         floor_c, floor_t = np.where(capped, c, floor_c), np.where(capped, t, floor_t)
+        credit_rows = capped & allows_credit & ~search["credit"].found
+        cash_rows = _allowed(policy, option, asked_cycle, asked_terms) & ~search["cash"].found
+        if not (credit_rows.any() or cash_rows.any()):
+            continue
+        need = need_at(c + t + grace, credit_rows | cash_rows)
+        base = np.minimum.reduce([requested // unit, need // unit, current_cap])
+        lines_at = {
+            "credit": (np.maximum(np.minimum.reduce([base, tier_cap, appetite]), 0), credit_rows),
+            "cash": (np.maximum(np.minimum(base, cash_units), 0), cash_rows),
+        }
         check_products((base, unit * 30), (spend.expected, c + t))
         for kind, (line, allowed) in lines_at.items():
             fits = (line > 0) & (line * unit * 30 >= spend.expected * (c + t))
@@ -261,7 +261,7 @@ def evaluate_frame(facts: pd.DataFrame, lines: pd.DataFrame, policy: Policy) -> 
         need = np.zeros(size, dtype=np.int64)
         for total in np.unique(days[lever]):
             here = lever & (days == total)
-            need[here] = (need_at(int(total) + grace) // unit)[here]
+            need[here] = (need_at(int(total) + grace, here) // unit)[here]
         base = np.minimum.reduce([requested // unit, need, current_cap])
         x_credit = _deposit_for_appetite(policy, codes, units, raw_security, target * unit)
         x_cash = _round_up(np.maximum(target * unit - raw_cash, 0), unit)
