@@ -17,7 +17,7 @@ from creditbook.core.labels import LABELS
 from creditbook.core.models import Application, Decision
 from creditbook.core.money import money, percent, quantity
 from creditbook.core.playbook import threshold_text
-from creditbook.core.records import Text, text
+from creditbook.core.records import Lang, Text, text
 from creditbook.workbook.cells import CellValue
 from creditbook.workbook.flatten import flatten
 from creditbook.workbook.layout import column_letter
@@ -61,8 +61,13 @@ class PolicyStatus:
 
 @dataclass
 class Plan:
+    """A sheet's rows from column B; `row_breaks` are the rows a new printed page starts after,
+    `title_rows` the first and last row printed again at the top of each continuation page."""
+
     lines: list[Line] = field(default_factory=list)
     snapshot: list[tuple[str, CellValue]] = field(default_factory=list)
+    row_breaks: list[int] = field(default_factory=list)
+    title_rows: tuple[int, int] | None = None
 
     @property
     def width(self) -> int:
@@ -109,8 +114,9 @@ def _label(zh: str, en: str) -> Cell:
 
 
 class _Builder:
-    def __init__(self, decision: Decision) -> None:
+    def __init__(self, decision: Decision, lang: Lang) -> None:
         self.decision = decision
+        self.lang = lang
         self.plan = Plan()
 
     def add(self, *cells: Cell, span: bool = False, height: float | None = None) -> None:
@@ -144,8 +150,9 @@ def approval_plan(
     *,
     policy: PolicyStatus,
     evaluated_by: str,
+    lang: Lang = "both",
 ) -> Plan:
-    build = _Builder(decision)
+    build = _Builder(decision, lang)
     d, profile, exposure = decision, app.profile, decision.exposure
     cur = d.currency
     build.add(Cell("授信审批单 Credit approval", "cb_title"), span=True, height=28)

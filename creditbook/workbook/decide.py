@@ -18,7 +18,7 @@ from creditbook.core.engine import evaluate
 from creditbook.core.models import Application, Decision
 from creditbook.core.policy import Policy
 from creditbook.core.prices import PriceRow, PriceTable
-from creditbook.core.records import Issue, error, format_path, has_errors, text
+from creditbook.core.records import Issue, Lang, error, format_path, has_errors, text
 from creditbook.data import default_prices
 from creditbook.workbook.approval import Plan, PolicyStatus, approval_plan, audit_row
 from creditbook.workbook.cells import (
@@ -84,6 +84,7 @@ class WorkbookInputs:
     policy: Policy | None
     prices: PriceTable | None
     issues: tuple[Issue, ...]
+    language: Lang | None = None  # the language the workbook remembers for its documents
 
 
 def _policy_cell(rows: Sequence[PolicyRow], path: str) -> str:
@@ -194,6 +195,7 @@ def decide(
     *,
     evaluated_at: datetime,
     evaluated_by: str,
+    lang: Lang | None = None,
 ) -> Outcome:
     """Evaluate under the workbook's own policy and prices; flag a policy that is not official."""
     app, issues = application_of(inputs, officials[0])
@@ -202,6 +204,10 @@ def decide(
     policy, prices = inputs.policy or officials[0], inputs.prices or default_prices()
     decision = evaluate(app, policy, prices, evaluated_at=evaluated_at, issues=issues)
     plan = approval_plan(
-        decision, app, policy=policy_status(policy, officials), evaluated_by=evaluated_by
+        decision,
+        app,
+        policy=policy_status(policy, officials),
+        evaluated_by=evaluated_by,
+        lang=lang or inputs.language or "both",
     )
     return Outcome(tuple(issues), decision, plan, audit_row(decision, evaluated_by))
