@@ -23,8 +23,6 @@ from creditbook.data import default_policy, example_applications, example_workbo
 from creditbook.workbook.batch import (
     FileResult,
     Job,
-    evaluator,
-    officials,
     run_jobs,
     terminal_progress,
 )
@@ -37,6 +35,7 @@ from creditbook.workbook.file_io import (
     read_prices,
     write_atomic,
 )
+from creditbook.workbook.session import evaluator, officials
 from creditbook.workbook.verify import as_json, render, verify_file
 from creditbook.workbook.xlsm.build import build_workbook, reproducible
 

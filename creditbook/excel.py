@@ -17,8 +17,8 @@ from creditbook.core.models import Decision
 from creditbook.core.money import money
 from creditbook.core.plain_text import render_issues
 from creditbook.core.records import Issue, Severity, Text, text
-from creditbook.workbook.batch import evaluator, officials
 from creditbook.workbook.decide import Outcome, application_of, decide
+from creditbook.workbook.session import evaluator, officials
 from creditbook.workbook.xlwings_adapter import TITLE, Book, read_inputs, write_outcome
 
 MAX_LISTED = 15  # problems listed in a message box; the rest are counted

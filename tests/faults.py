@@ -29,7 +29,7 @@ from cli_run import ROOT
 from openpyxl import load_workbook
 
 from creditbook.core.policy import Policy
-from creditbook.workbook.batch import officials
+from creditbook.workbook.session import officials
 from creditbook.workbook.verify import verify_file
 
 EXAMPLE = ROOT / "workbook" / "examples" / "listed_company.xlsm"

@@ -41,7 +41,6 @@ from openpyxl.workbook.workbook import Workbook
 
 from creditbook.core.labels import LABELS
 from creditbook.data import default_policy, default_prices
-from creditbook.workbook.batch import officials
 from creditbook.workbook.cells import (
     EXCEL_EPOCH,
     EXCEL_ERRORS,
@@ -68,6 +67,7 @@ from creditbook.workbook.openpyxl_adapter import (
     table_rows,
     write_sheet_values,
 )
+from creditbook.workbook.session import officials
 from creditbook.workbook.verify import Status, Verification, render, verify_file
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -17,12 +17,11 @@ from pathlib import Path
 from openpyxl import load_workbook
 
 from creditbook.core.models import Decision
-from creditbook.core.policy import Policy
 from creditbook.core.records import Issue, error
-from creditbook.data import default_policy
 from creditbook.workbook.evaluate import evaluate_workbook
-from creditbook.workbook.file_io import InputError, read_policy, write_atomic
+from creditbook.workbook.file_io import InputError, write_atomic
 from creditbook.workbook.layout import APPROVAL_SHEET
+from creditbook.workbook.session import officials
 
 
 @dataclass(frozen=True)
@@ -46,20 +45,6 @@ class Job:
     evaluated_at: datetime
     pdf: bool
     debug: bool = False  # let an unexpected exception propagate, with its traceback
-
-
-EVALUATOR_VARIABLE = "CREDITBOOK_EVALUATOR"
-
-
-def evaluator(given: str | None = None) -> str:
-    """The person who evaluates: `--evaluator`, else CREDITBOOK_EVALUATOR, else not given ("").
-    Never the operating-system account: 'root' or 'admin' signs nothing."""
-    return (given or os.environ.get(EVALUATOR_VARIABLE, "")).strip()
-
-
-def officials(policy_files: Sequence[Path]) -> list[Policy]:
-    """The official policies: the configured files first, then the shipped default."""
-    return [*(read_policy(path) for path in policy_files), default_policy()]
 
 
 def run_job(job: Job) -> FileResult:

@@ -22,7 +22,6 @@ from openpyxl.worksheet.worksheet import Worksheet
 from creditbook.core.records import error, text
 from creditbook.excel import MAX_LISTED, check_book, evaluate_book, problems
 from creditbook.workbook.approval import FIRST_COLUMN, LAST_COLUMN, SNAPSHOT_COLUMN
-from creditbook.workbook.batch import officials
 from creditbook.workbook.evaluate import evaluate_workbook
 from creditbook.workbook.layout import (
     APPROVAL_SHEET,
@@ -31,6 +30,7 @@ from creditbook.workbook.layout import (
     CONSUMPTION,
     PROFILE,
 )
+from creditbook.workbook.session import officials
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = sorted((ROOT / "workbook" / "examples").glob("*.xlsm"))

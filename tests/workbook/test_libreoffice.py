@@ -17,7 +17,6 @@ import pytest
 from lo import convert, needs_soffice
 
 from creditbook.core.models import Application
-from creditbook.workbook.batch import officials
 from creditbook.workbook.evaluate import evaluate_workbook, export_application, new_workbook
 from creditbook.workbook.layout import (
     APPROVAL_SHEET,
@@ -28,6 +27,7 @@ from creditbook.workbook.layout import (
     PROFILE,
     STOP_LOSS,
 )
+from creditbook.workbook.session import officials
 from creditbook.workbook.verify import verify_file
 from creditbook.workbook.xlsm.template import LIVE_CHECK_HINT, LIVE_CHECKS
 

@@ -21,7 +21,6 @@ from tamper import another_value, evaluate, input_cells, with_playbook
 from creditbook.core.labels import display
 from creditbook.core.models import Procurement
 from creditbook.core.prices import PRICE_COLUMNS, TIER_COLUMNS, UNTIERED_COLUMNS
-from creditbook.workbook.batch import officials
 from creditbook.workbook.cells import CellValue
 from creditbook.workbook.decide import application_of
 from creditbook.workbook.layout import (
@@ -34,6 +33,7 @@ from creditbook.workbook.layout import (
     column_letter,
 )
 from creditbook.workbook.openpyxl_adapter import read_inputs
+from creditbook.workbook.session import officials
 from creditbook.workbook.verify import Verification, verify_file
 
 ROOT = Path(__file__).resolve().parents[2]
