@@ -1,0 +1,442 @@
+"""The cells evaluate and verify read, straight from the package's sheet XML (no openpyxl load).
+
+Only the sheets the layout names are parsed; values come out as openpyxl gives them (text, int or
+float, booleans, error text, dates for numbers in a date format, the 1904 calendar honoured), so a
+workbook reads the same through either. A formula in a cell we read counts as its saved result
+(LibreOffice's TRUE() and FALSE() as the booleans), with a warning at the cell; a formula without a
+saved result is an error there. The package is kept for `package_writer`.
+"""
+
+from __future__ import annotations
+
+import warnings
+import xml.etree.ElementTree as ET
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from openpyxl.formula.translate import Translator
+from openpyxl.styles.numbers import builtin_format_code, is_date_format, is_timedelta_format
+from openpyxl.utils.cell import coordinate_to_tuple, range_boundaries
+from openpyxl.utils.datetime import (
+    CALENDAR_MAC_1904,
+    CALENDAR_WINDOWS_1900,
+    from_excel,
+    from_ISO8601,
+)
+
+from creditbook.core.records import Issue, error, warning
+from creditbook.workbook.approval import SNAPSHOT_COLUMN
+from creditbook.workbook.cells import CellValue, SheetValues
+from creditbook.workbook.decide import (
+    PolicyRow,
+    WorkbookInputs,
+    inputs_from,
+    policy_rows,
+    price_rows,
+)
+from creditbook.workbook.file_io import refused, unreadable_workbook
+from creditbook.workbook.intake import check_workbook_file
+from creditbook.workbook.layout import (
+    APPROVAL_SHEET,
+    INPUT_SHEETS,
+    POLICY_FIRST_ROW,
+    POLICY_PATH_COLUMN,
+    POLICY_SHEET,
+    PRICES_SHEET,
+    PRICES_TABLE,
+    Table,
+)
+from creditbook.workbook.xlsm.opc import (
+    MAIN_NS,
+    SHARED_STRINGS_REL,
+    STYLES_REL,
+    TABLE_REL,
+    Package,
+)
+
+NS = f"{{{MAIN_NS}}}"
+ROW, CELL, VALUE, FORMULA, INLINE = f"{NS}row", f"{NS}c", f"{NS}v", f"{NS}f", f"{NS}is"
+TEXT, RUN, MERGE = f"{NS}t", f"{NS}r", f"{NS}mergeCell"
+BOOLEAN_FORMULAS = {"=TRUE()": True, "=FALSE()": False}  # how LibreOffice saves TRUE and FALSE
+# Rows read below a table's header or the Policy sheet's first row (as the openpyxl adapter).
+MAX_ROWS = 10_000
+
+
+@dataclass(frozen=True)
+class Raw:
+    """One cell: the value it shows (a formula's saved result) and its formula, if it has one."""
+
+    value: CellValue
+    formula: str | None = None
+
+
+@dataclass
+class SheetCells:
+    title: str
+    cells: dict[tuple[int, int], Raw]
+    merged: list[tuple[int, int, int, int]]  # min column, min row, max column, max row
+    tables: dict[str, str]  # table name → its range
+    max_row: int
+    max_column: int
+
+    def covered(self, row: int, column: int) -> bool:
+        """Inside a merged range, not its top-left cell: empty, whatever the XML says."""
+        anchor = self.anchor(row, column)
+        return anchor is not None and anchor != (row, column)
+
+    def anchor(self, row: int, column: int) -> tuple[int, int] | None:
+        """The top-left cell of the merged range holding the cell (None when not merged)."""
+        for left, top, right, bottom in self.merged:
+            if top <= row <= bottom and left <= column <= right:
+                return top, left
+        return None
+
+
+def _text(element: ET.Element | None) -> str | None:
+    """A string item's text without its phonetic runs (as openpyxl's Text.content)."""
+    if element is None:
+        return None
+    snippets = [element.findtext(TEXT) or ""]
+    snippets += [run.findtext(TEXT) or "" for run in element.iter(RUN)]
+    return "".join(snippets)
+
+
+def _number(value: str) -> int | float:
+    return float(value) if "." in value or "E" in value or "e" in value else int(value)
+
+
+@dataclass
+class Book:
+    """The package of one workbook file and what was read from it."""
+
+    package: Package
+    where: Path | str = "workbook"
+    formula_issues: list[Issue] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.sheets = {sheet.name: sheet for sheet in self.package.sheets()}
+        self.sheet_names = tuple(self.sheets)
+        self._cells: dict[str, SheetCells] = {}
+        self._styles: tuple[set[int], set[int]] | None = None
+        self._strings: list[str] | None = None
+        root = ET.fromstring(self.package.read(self.package.workbook))
+        properties = root.find(f"{NS}workbookPr")
+        date1904 = properties is not None and properties.get("date1904") in ("1", "true")
+        self.epoch = CALENDAR_MAC_1904 if date1904 else CALENDAR_WINDOWS_1900
+
+    # ------------------------------------------------------------------ parts
+    def _date_styles(self) -> tuple[set[int], set[int]]:
+        """Indices of the cell formats that show a date, and those that show a duration."""
+        if self._styles is None:
+            dates, durations = set(), set()
+            part = self.package.related(self.package.workbook, STYLES_REL)
+            if part and self.package.has(part):
+                root = ET.fromstring(self.package.read(part))
+                custom = {
+                    int(e.get("numFmtId", "0")): e.get("formatCode")
+                    for e in root.iterfind(f"{NS}numFmts/{NS}numFmt")
+                }
+                for index, xf in enumerate(root.iterfind(f"{NS}cellXfs/{NS}xf")):
+                    number = int(xf.get("numFmtId", "0"))
+                    code = custom[number] if number in custom else builtin_format_code(number)
+                    if is_date_format(code):
+                        dates.add(index)
+                    if is_timedelta_format(code):
+                        durations.add(index)
+            self._styles = dates, durations
+        return self._styles
+
+    def _shared_strings(self) -> list[str]:
+        if self._strings is None:
+            self._strings = []
+            part = self.package.related(self.package.workbook, SHARED_STRINGS_REL)
+            if part and self.package.has(part):
+                root = ET.fromstring(self.package.read(part))
+                self._strings = [
+                    (_text(item) or "").replace("x005F_", "") for item in root.iter(f"{NS}si")
+                ]
+        return self._strings
+
+    def sheet(self, title: str) -> SheetCells | None:
+        """A worksheet's cells; None when the workbook has no worksheet of that name."""
+        if title not in self._cells:
+            sheet = self.sheets.get(title)
+            if sheet is None or sheet.part is None or not self.package.has(sheet.part):
+                return None
+            self._cells[title] = self._parse(title, sheet.part)
+        return self._cells[title]
+
+    def _parse(self, title: str, part: str) -> SheetCells:
+        dates, durations = self._date_styles()
+        cells: dict[tuple[int, int], Raw] = {}
+        merged: list[tuple[int, int, int, int]] = []
+        shared: dict[str, Translator] = {}
+        row_number = column_number = 0
+        for event, element in ET.iterparse(_Bytes(self.package.read(part)), ("start", "end")):
+            tag = element.tag
+            if event == "start":
+                if tag == ROW:
+                    row_number = int(float(element.get("r") or row_number + 1))
+                    column_number = 0
+                continue
+            if tag == CELL:
+                coordinate = element.get("r")
+                if coordinate:
+                    row, column_number = coordinate_to_tuple(coordinate)
+                else:
+                    column_number += 1
+                    row = row_number
+                formula = element.find(FORMULA)
+                cells[row, column_number] = Raw(
+                    self._value(element, dates, durations),
+                    None if formula is None else _formula(formula, coordinate or "", shared),
+                )
+                element.clear()
+            elif tag == ROW:
+                element.clear()
+            elif tag == MERGE:
+                left, top, right, bottom = range_boundaries(element.get("ref", ""))
+                merged.append((left or 1, top or 1, right or 1, bottom or 1))
+        return SheetCells(
+            title,
+            cells,
+            merged,
+            self._tables(part),
+            max([1, *(row for row, _ in cells), *(bottom for *_, bottom in merged)]),
+            max([1, *(column for _, column in cells), *(right for _, _, right, _ in merged)]),
+        )
+
+    def _tables(self, part: str) -> dict[str, str]:
+        tables = {}
+        for relationship in self.package.relationships(part):
+            if relationship.type == TABLE_REL and self.package.has(relationship.part):
+                root = ET.fromstring(self.package.read(relationship.part))
+                tables[root.get("name", "")] = root.get("ref", "")
+        return tables
+
+    def _value(self, element: ET.Element, dates: set[int], durations: set[int]) -> CellValue:
+        """The value a cell shows: for a formula, the result its last client saved."""
+        kind = element.get("t", "n")
+        if kind == "inlineStr":
+            return _text(element.find(INLINE))
+        value = element.findtext(VALUE) or None
+        if value is None:
+            return None
+        if kind == "n":
+            number = _number(value)
+            style = int(element.get("s", "0") or 0)
+            if style in dates:
+                try:
+                    shown: Any = from_excel(number, self.epoch, timedelta=style in durations)
+                    return shown  # type: ignore[no-any-return]
+                except (OverflowError, ValueError):
+                    return "#VALUE!"  # as openpyxl: a date serial out of range is an error cell
+            return number
+        if kind == "s":
+            return self._shared_strings()[int(value)]
+        if kind == "b":
+            return bool(int(value))
+        if kind == "d":
+            shown = from_ISO8601(value)  # type: ignore[no-untyped-call]
+            return shown  # type: ignore[no-any-return]
+        return value  # "str" (a formula's text result), "e" (an error)
+
+    # ------------------------------------------------------------------ cells
+    def read(self, ws: SheetCells, row: int, column: int) -> CellValue:
+        """A cell's value as evaluate reads it; a formula counts as its saved result."""
+        raw = ws.cells.get((row, column))
+        if raw is None or ws.covered(row, column):
+            return None
+        if raw.formula is None:
+            return raw.value
+        formula = raw.formula
+        if formula.upper() in BOOLEAN_FORMULAS:
+            return BOOLEAN_FORMULAS[formula.upper()]
+        where = f"{ws.title}!{_letter(column)}{row}"
+        if raw.value is None:
+            self.formula_issues.append(
+                error(
+                    (where,),
+                    f"公式 {formula} 没有保存的计算结果：请在 Excel 中打开并保存，或直接填写数值",
+                    f"the formula {formula} has no saved result: open and save the workbook "
+                    "in Excel, or type the value",
+                ).at(where)
+            )
+        else:
+            self.formula_issues.append(
+                warning(
+                    (where,),
+                    f"公式 {formula} 已按其计算结果 {raw.value} 评估，审计快照保存该值",
+                    f"the formula {formula} was evaluated as its result {raw.value}; the audit "
+                    "snapshot keeps that value",
+                ).at(where)
+            )
+        return raw.value
+
+    def rows(
+        self, ws: SheetCells, first: int, last: int, left: int, right: int
+    ) -> Iterator[list[CellValue]]:
+        for row in range(first, last + 1):
+            yield [self.read(ws, row, column) for column in range(left, right + 1)]
+
+
+class _Bytes:
+    """A file-like view of bytes for iterparse, without copying them into a BytesIO first."""
+
+    def __init__(self, data: bytes) -> None:
+        self.view, self.position = memoryview(data), 0
+
+    def read(self, size: int = -1) -> bytes:
+        end = len(self.view) if size < 0 else self.position + size
+        chunk = self.view[self.position : end].tobytes()
+        self.position += len(chunk)
+        return chunk
+
+
+def _letter(column: int) -> str:
+    letters = ""
+    while column:
+        column, rest = divmod(column - 1, 26)
+        letters = chr(65 + rest) + letters
+    return letters
+
+
+def _formula(element: ET.Element, coordinate: str, shared: dict[str, Translator]) -> str:
+    """A cell's formula text as `=…`; a shared formula's dependent translated to its cell."""
+    value = "=" + (element.text or "")
+    if element.get("t") == "shared":
+        index = element.get("si", "")
+        if index in shared:
+            translated: str = shared[index].translate_formula(coordinate)
+            return translated
+        if value != "=":
+            shared[index] = Translator(value, coordinate)
+    return value
+
+
+# --------------------------------------------------------------------------- the input blocks
+
+
+def _last_row(ws: SheetCells, first: int, last: int, place: str) -> int:
+    """The last row to read: `last`, but not below the sheet's last cell; at most MAX_ROWS rows."""
+    last = min(last, max(ws.max_row, first))
+    if last - first + 1 > MAX_ROWS:
+        raise refused(
+            ws.title,
+            f"{place} 延伸到第 {last:,} 行，超过 {MAX_ROWS:,} 行的上限：请删除下方多余的行",
+            f"{place} reaches row {last:,}, beyond the limit of {MAX_ROWS:,} rows: "
+            "delete the surplus rows below",
+        )
+    return last
+
+
+def _table_span(ws: SheetCells, table: Table) -> tuple[int, int]:
+    last = table.header_row + table.capacity
+    if table.name in ws.tables:
+        ref = ws.tables[table.name]
+        try:
+            last = max(range_boundaries(ref)[3] or 0, table.first_data_row)
+        except (TypeError, ValueError):
+            raise refused(
+                ws.title,
+                f"表 {table.name} 的范围 {ref!r} 不是单元格区域",
+                f"table {table.name}'s range {ref!r} is not a cell range",
+            ) from None
+    place = f"{ws.title}!{table.letter(0)}{table.header_row} {table.name}"
+    return table.first_data_row, _last_row(ws, table.first_data_row, last, place)
+
+
+def read_sheet_values(book: Book) -> dict[str, SheetValues]:
+    values = {}
+    for sheet in INPUT_SHEETS:
+        ws = book.sheet(sheet.name)
+        if ws is None:
+            continue
+        read = SheetValues()
+        if sheet.form:
+            column = coordinate_to_tuple(sheet.form.cell(sheet.form.fields[0].key))[1]
+            ws.max_row = max(ws.max_row, sheet.form.last_row)  # as openpyxl, once it read them
+            read.form = [
+                book.read(ws, *(ws.anchor(row, column) or (row, column)))
+                for row in range(sheet.form.first_row, sheet.form.last_row + 1)
+            ]
+        for table in sheet.tables:
+            first, last = _table_span(ws, table)
+            right = table.first_column + len(table.columns) - 1
+            rows = book.rows(ws, first, last, table.first_column, right)
+            read.tables[table.name] = [(first + n, row) for n, row in enumerate(rows)]
+        values[sheet.name] = read
+    return values
+
+
+def read_policy_rows(book: Book) -> list[PolicyRow] | None:
+    ws = book.sheet(POLICY_SHEET)
+    if ws is None:
+        return None
+    last = _last_row(ws, POLICY_FIRST_ROW, ws.max_row, f"{POLICY_SHEET}!B{POLICY_FIRST_ROW}")
+    rows = book.rows(ws, POLICY_FIRST_ROW, last, POLICY_PATH_COLUMN, POLICY_PATH_COLUMN + 1)
+    return policy_rows(list(rows), POLICY_FIRST_ROW)
+
+
+def read_price_rows(book: Book) -> list[dict[str, CellValue]] | None:
+    ws = book.sheet(PRICES_SHEET)
+    if ws is None or PRICES_TABLE not in ws.tables:
+        return None
+    left, top, right, bottom = range_boundaries(ws.tables[PRICES_TABLE])
+    first = top or 1
+    last = _last_row(ws, first, bottom or ws.max_row, f"{PRICES_SHEET}!{PRICES_TABLE}")
+    return price_rows(list(book.rows(ws, first, last, left or 1, right or ws.max_column)))
+
+
+def read_inputs(book: Book) -> WorkbookInputs:
+    """The inputs, the warnings and errors of the formulas among them first."""
+    book.formula_issues.clear()
+    inputs = inputs_from(read_sheet_values(book), read_policy_rows(book), read_price_rows(book))
+    return replace(inputs, issues=(*book.formula_issues, *inputs.issues))
+
+
+def read_snapshot(book: Book) -> dict[str, CellValue]:
+    """The audit snapshot an earlier evaluation left on the Approval sheet (empty if none)."""
+    ws = book.sheet(APPROVAL_SHEET)
+    if ws is None:
+        return {}
+    snapshot = {}
+    for row in range(1, ws.max_row + 1):
+        key, value = (_shown(ws, row, SNAPSHOT_COLUMN + offset) for offset in (0, 1))
+        if key is not None:
+            snapshot[str(key)] = value
+    return snapshot
+
+
+def _shown(ws: SheetCells, row: int, column: int) -> CellValue:
+    """A snapshot cell as written: an altered snapshot cell holding a formula reads as its text."""
+    raw = ws.cells.get((row, column))
+    if raw is None or ws.covered(row, column):
+        return None
+    return raw.value if raw.formula is None else raw.formula
+
+
+def open_book(path: Path) -> Book:
+    """A workbook file, checked (`intake`) and opened; an unusable one is an InputError naming it."""
+    check_workbook_file(path)
+    try:
+        book = Book(Package(path.read_bytes()), path)
+        for name in (*(sheet.name for sheet in INPUT_SHEETS), POLICY_SHEET, PRICES_SHEET):
+            book.sheet(name)
+    except (OSError, KeyError, ValueError, IndexError, ET.ParseError, zipfile.BadZipFile) as exc:
+        raise unreadable_workbook(path, exc) from None
+    return book
+
+
+def read_file(path: Path) -> tuple[Book, WorkbookInputs]:
+    """Open a workbook file and read its inputs (errors in its package are an InputError)."""
+    book = open_book(path)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            return book, read_inputs(book)
+        except (KeyError, ValueError, IndexError) as exc:
+            raise unreadable_workbook(path, exc) from None
