@@ -9,9 +9,7 @@ saved result is an error there. The package is kept for `package_writer`.
 
 from __future__ import annotations
 
-import warnings
 import xml.etree.ElementTree as ET
-import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -37,7 +35,7 @@ from creditbook.workbook.decide import (
     policy_rows,
     price_rows,
 )
-from creditbook.workbook.file_io import refused, unreadable_workbook
+from creditbook.workbook.file_io import InputError, refused, unreadable_workbook
 from creditbook.workbook.intake import check_workbook_file
 from creditbook.workbook.layout import (
     APPROVAL_SHEET,
@@ -174,28 +172,29 @@ class Book:
         cells: dict[tuple[int, int], Raw] = {}
         merged: list[tuple[int, int, int, int]] = []
         shared: dict[str, Translator] = {}
-        row_number = column_number = 0
-        for event, element in ET.iterparse(_Bytes(self.package.read(part)), ("start", "end")):
+        row_number, column_number = 0, 0
+        unplaced: list[tuple[int, Raw]] = []  # cells without a reference wait for their row's
+        for _, element in ET.iterparse(_Bytes(self.package.read(part))):
             tag = element.tag
-            if event == "start":
-                if tag == ROW:
-                    row_number = int(float(element.get("r") or row_number + 1))
-                    column_number = 0
-                continue
             if tag == CELL:
                 coordinate = element.get("r")
-                if coordinate:
-                    row, column_number = coordinate_to_tuple(coordinate)
-                else:
-                    column_number += 1
-                    row = row_number
                 formula = element.find(FORMULA)
-                cells[row, column_number] = Raw(
+                raw = Raw(
                     self._value(element, dates, durations),
                     None if formula is None else _formula(formula, coordinate or "", shared),
                 )
+                if coordinate:
+                    row, column_number = coordinate_to_tuple(coordinate)
+                    cells[row, column_number] = raw
+                else:
+                    column_number += 1
+                    unplaced.append((column_number, raw))
                 element.clear()
             elif tag == ROW:
+                row_number = int(float(element.get("r") or row_number + 1))
+                for column, raw in unplaced:
+                    cells[row_number, column] = raw
+                unplaced, column_number = [], 0
                 element.clear()
             elif tag == MERGE:
                 left, top, right, bottom = range_boundaries(element.get("ref", ""))
@@ -426,7 +425,7 @@ def open_book(path: Path) -> Book:
         book = Book(Package(path.read_bytes()), path)
         for name in (*(sheet.name for sheet in INPUT_SHEETS), POLICY_SHEET, PRICES_SHEET):
             book.sheet(name)
-    except (OSError, KeyError, ValueError, IndexError, ET.ParseError, zipfile.BadZipFile) as exc:
+    except Exception as exc:  # any parser failure on a foreign file is a fault of the file
         raise unreadable_workbook(path, exc) from None
     return book
 
@@ -434,9 +433,9 @@ def open_book(path: Path) -> Book:
 def read_file(path: Path) -> tuple[Book, WorkbookInputs]:
     """Open a workbook file and read its inputs (errors in its package are an InputError)."""
     book = open_book(path)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        try:
-            return book, read_inputs(book)
-        except (KeyError, ValueError, IndexError) as exc:
-            raise unreadable_workbook(path, exc) from None
+    try:
+        return book, read_inputs(book)
+    except InputError:
+        raise
+    except Exception as exc:  # a cell the file declares but cannot hold (a string index)
+        raise unreadable_workbook(path, exc) from None
