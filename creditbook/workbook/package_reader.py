@@ -12,6 +12,8 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
+from datetime import datetime
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -61,6 +63,7 @@ TEXT, RUN, MERGE = f"{NS}t", f"{NS}r", f"{NS}mergeCell"
 BOOLEAN_FORMULAS = {"=TRUE()": True, "=FALSE()": False}  # how LibreOffice saves TRUE and FALSE
 # Rows read below a table's header or the Policy sheet's first row (as the openpyxl adapter).
 MAX_ROWS = 10_000
+TALL = 1_000  # merged ranges taller than this are checked for every cell, not indexed by row
 
 
 @dataclass(frozen=True)
@@ -87,10 +90,27 @@ class SheetCells:
 
     def anchor(self, row: int, column: int) -> tuple[int, int] | None:
         """The top-left cell of the merged range holding the cell (None when not merged)."""
-        for left, top, right, bottom in self.merged:
+        by_row, tall = self._merged_by_row
+        for left, top, right, bottom in (*by_row.get(row, ()), *tall):
             if top <= row <= bottom and left <= column <= right:
                 return top, left
         return None
+
+    @cached_property
+    def _merged_by_row(
+        self,
+    ) -> tuple[dict[int, list[tuple[int, int, int, int]]], list[tuple[int, int, int, int]]]:
+        """Merged ranges by the rows they cover; ranges taller than TALL rows in a list apart."""
+        by_row: dict[int, list[tuple[int, int, int, int]]] = {}
+        tall = []
+        for merged in self.merged:
+            _, top, _, bottom = merged
+            if bottom - top > TALL:
+                tall.append(merged)
+                continue
+            for row in range(top, bottom + 1):
+                by_row.setdefault(row, []).append(merged)
+        return by_row, tall
 
 
 def _text(element: ET.Element | None) -> str | None:
@@ -106,6 +126,119 @@ def _number(value: str) -> int | float:
     return float(value) if "." in value or "E" in value or "e" in value else int(value)
 
 
+@lru_cache(maxsize=8)
+def _date_styles(styles: bytes) -> tuple[frozenset[int], frozenset[int]]:
+    """Indices of the cell formats that show a date, and of those that show a duration."""
+    dates, durations = set(), set()
+    if styles:
+        root = ET.fromstring(styles)
+        custom = {
+            int(e.get("numFmtId", "0")): e.get("formatCode")
+            for e in root.iterfind(f"{NS}numFmts/{NS}numFmt")
+        }
+        for index, xf in enumerate(root.iterfind(f"{NS}cellXfs/{NS}xf")):
+            number = int(xf.get("numFmtId", "0"))
+            code = custom[number] if number in custom else builtin_format_code(number)
+            if is_date_format(code):
+                dates.add(index)
+            if is_timedelta_format(code):
+                durations.add(index)
+    return frozenset(dates), frozenset(durations)
+
+
+@lru_cache(maxsize=8)
+def _shared_strings(table: bytes) -> tuple[str, ...]:
+    if not table:
+        return ()
+    root = ET.fromstring(table)
+    return tuple((_text(item) or "").replace("x005F_", "") for item in root.iter(f"{NS}si"))
+
+
+@dataclass(frozen=True)
+class _Parsed:
+    cells: dict[tuple[int, int], Raw]
+    merged: tuple[tuple[int, int, int, int], ...]
+    max_row: int
+    max_column: int
+
+
+@lru_cache(maxsize=16)
+def _parse(data: bytes, styles: bytes, strings: bytes, epoch: datetime) -> _Parsed:
+    """A worksheet's cells. Remembered by content: the Policy and Prices sheets of a register's
+    thousand workbooks are mostly the same bytes, parsed once (nobody changes a parsed sheet)."""
+    dates, durations = _date_styles(styles)
+    cells: dict[tuple[int, int], Raw] = {}
+    merged: list[tuple[int, int, int, int]] = []
+    shared: dict[str, Translator] = {}
+    row_number, column_number = 0, 0
+    unplaced: list[tuple[int, Raw]] = []  # cells without a reference wait for their row's
+    for _, element in ET.iterparse(_Bytes(data)):
+        tag = element.tag
+        if tag == CELL:
+            coordinate = element.get("r")
+            formula = element.find(FORMULA)
+            raw = Raw(
+                _value(element, dates, durations, strings, epoch),
+                None if formula is None else _formula(formula, coordinate or "", shared),
+            )
+            if coordinate:
+                row, column_number = coordinate_to_tuple(coordinate)
+                cells[row, column_number] = raw
+            else:
+                column_number += 1
+                unplaced.append((column_number, raw))
+            element.clear()
+        elif tag == ROW:
+            row_number = int(float(element.get("r") or row_number + 1))
+            for column, raw in unplaced:
+                cells[row_number, column] = raw
+            unplaced, column_number = [], 0
+            element.clear()
+        elif tag == MERGE:
+            left, top, right, bottom = range_boundaries(element.get("ref", ""))
+            merged.append((left or 1, top or 1, right or 1, bottom or 1))
+    return _Parsed(
+        cells,
+        tuple(merged),
+        max([1, *(row for row, _ in cells), *(bottom for *_, bottom in merged)]),
+        max([1, *(column for _, column in cells), *(right for _, _, right, _ in merged)]),
+    )
+
+
+def _value(
+    element: ET.Element,
+    dates: frozenset[int],
+    durations: frozenset[int],
+    strings: bytes,
+    epoch: datetime,
+) -> CellValue:
+    """The value a cell shows (as openpyxl reads it): for a formula, the result saved with it."""
+    kind = element.get("t", "n")
+    if kind == "inlineStr":
+        return _text(element.find(INLINE))
+    value = element.findtext(VALUE) or None
+    if value is None:
+        return None
+    if kind == "n":
+        number = _number(value)
+        style = int(element.get("s", "0") or 0)
+        if style in dates:
+            try:
+                shown: Any = from_excel(number, epoch, timedelta=style in durations)
+                return shown  # type: ignore[no-any-return]
+            except (OverflowError, ValueError):
+                return "#VALUE!"  # as openpyxl: a date serial out of range is an error cell
+        return number
+    if kind == "s":
+        return _shared_strings(strings)[int(value)]
+    if kind == "b":
+        return bool(int(value))
+    if kind == "d":
+        shown = from_ISO8601(value)  # type: ignore[no-untyped-call]
+        return shown  # type: ignore[no-any-return]
+    return value  # "str" (a formula's text result), "e" (an error)
+
+
 @dataclass
 class Book:
     """The package of one workbook file and what was read from it."""
@@ -118,45 +251,16 @@ class Book:
         self.sheets = {sheet.name: sheet for sheet in self.package.sheets()}
         self.sheet_names = tuple(self.sheets)
         self._cells: dict[str, SheetCells] = {}
-        self._styles: tuple[set[int], set[int]] | None = None
-        self._strings: list[str] | None = None
         root = ET.fromstring(self.package.read(self.package.workbook))
         properties = root.find(f"{NS}workbookPr")
         date1904 = properties is not None and properties.get("date1904") in ("1", "true")
         self.epoch = CALENDAR_MAC_1904 if date1904 else CALENDAR_WINDOWS_1900
+        self._styles = self._part(STYLES_REL)
+        self._strings = self._part(SHARED_STRINGS_REL)
 
-    # ------------------------------------------------------------------ parts
-    def _date_styles(self) -> tuple[set[int], set[int]]:
-        """Indices of the cell formats that show a date, and those that show a duration."""
-        if self._styles is None:
-            dates, durations = set(), set()
-            part = self.package.related(self.package.workbook, STYLES_REL)
-            if part and self.package.has(part):
-                root = ET.fromstring(self.package.read(part))
-                custom = {
-                    int(e.get("numFmtId", "0")): e.get("formatCode")
-                    for e in root.iterfind(f"{NS}numFmts/{NS}numFmt")
-                }
-                for index, xf in enumerate(root.iterfind(f"{NS}cellXfs/{NS}xf")):
-                    number = int(xf.get("numFmtId", "0"))
-                    code = custom[number] if number in custom else builtin_format_code(number)
-                    if is_date_format(code):
-                        dates.add(index)
-                    if is_timedelta_format(code):
-                        durations.add(index)
-            self._styles = dates, durations
-        return self._styles
-
-    def _shared_strings(self) -> list[str]:
-        if self._strings is None:
-            self._strings = []
-            part = self.package.related(self.package.workbook, SHARED_STRINGS_REL)
-            if part and self.package.has(part):
-                root = ET.fromstring(self.package.read(part))
-                self._strings = [
-                    (_text(item) or "").replace("x005F_", "") for item in root.iter(f"{NS}si")
-                ]
-        return self._strings
+    def _part(self, rel_type: str) -> bytes:
+        part = self.package.related(self.package.workbook, rel_type)
+        return self.package.read(part) if part and self.package.has(part) else b""
 
     def sheet(self, title: str) -> SheetCells | None:
         """A worksheet's cells; None when the workbook has no worksheet of that name."""
@@ -164,49 +268,17 @@ class Book:
             sheet = self.sheets.get(title)
             if sheet is None or sheet.part is None or not self.package.has(sheet.part):
                 return None
-            self._cells[title] = self._parse(title, sheet.part)
+            data = self.package.read(sheet.part)
+            parsed = _parse(data, self._styles, self._strings, self.epoch)
+            self._cells[title] = SheetCells(
+                title,
+                parsed.cells,
+                list(parsed.merged),
+                self._tables(sheet.part),
+                parsed.max_row,
+                parsed.max_column,
+            )
         return self._cells[title]
-
-    def _parse(self, title: str, part: str) -> SheetCells:
-        dates, durations = self._date_styles()
-        cells: dict[tuple[int, int], Raw] = {}
-        merged: list[tuple[int, int, int, int]] = []
-        shared: dict[str, Translator] = {}
-        row_number, column_number = 0, 0
-        unplaced: list[tuple[int, Raw]] = []  # cells without a reference wait for their row's
-        for _, element in ET.iterparse(_Bytes(self.package.read(part))):
-            tag = element.tag
-            if tag == CELL:
-                coordinate = element.get("r")
-                formula = element.find(FORMULA)
-                raw = Raw(
-                    self._value(element, dates, durations),
-                    None if formula is None else _formula(formula, coordinate or "", shared),
-                )
-                if coordinate:
-                    row, column_number = coordinate_to_tuple(coordinate)
-                    cells[row, column_number] = raw
-                else:
-                    column_number += 1
-                    unplaced.append((column_number, raw))
-                element.clear()
-            elif tag == ROW:
-                row_number = int(float(element.get("r") or row_number + 1))
-                for column, raw in unplaced:
-                    cells[row_number, column] = raw
-                unplaced, column_number = [], 0
-                element.clear()
-            elif tag == MERGE:
-                left, top, right, bottom = range_boundaries(element.get("ref", ""))
-                merged.append((left or 1, top or 1, right or 1, bottom or 1))
-        return SheetCells(
-            title,
-            cells,
-            merged,
-            self._tables(part),
-            max([1, *(row for row, _ in cells), *(bottom for *_, bottom in merged)]),
-            max([1, *(column for _, column in cells), *(right for _, _, right, _ in merged)]),
-        )
 
     def _tables(self, part: str) -> dict[str, str]:
         tables = {}
@@ -215,33 +287,6 @@ class Book:
                 root = ET.fromstring(self.package.read(relationship.part))
                 tables[root.get("name", "")] = root.get("ref", "")
         return tables
-
-    def _value(self, element: ET.Element, dates: set[int], durations: set[int]) -> CellValue:
-        """The value a cell shows: for a formula, the result its last client saved."""
-        kind = element.get("t", "n")
-        if kind == "inlineStr":
-            return _text(element.find(INLINE))
-        value = element.findtext(VALUE) or None
-        if value is None:
-            return None
-        if kind == "n":
-            number = _number(value)
-            style = int(element.get("s", "0") or 0)
-            if style in dates:
-                try:
-                    shown: Any = from_excel(number, self.epoch, timedelta=style in durations)
-                    return shown  # type: ignore[no-any-return]
-                except (OverflowError, ValueError):
-                    return "#VALUE!"  # as openpyxl: a date serial out of range is an error cell
-            return number
-        if kind == "s":
-            return self._shared_strings()[int(value)]
-        if kind == "b":
-            return bool(int(value))
-        if kind == "d":
-            shown = from_ISO8601(value)  # type: ignore[no-untyped-call]
-            return shown  # type: ignore[no-any-return]
-        return value  # "str" (a formula's text result), "e" (an error)
 
     # ------------------------------------------------------------------ cells
     def read(self, ws: SheetCells, row: int, column: int) -> CellValue:
