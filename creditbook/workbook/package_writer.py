@@ -352,7 +352,7 @@ class Editor:
         self.package.declare(part, WORKSHEET_TYPE)
         rel = self.package.relate(self.package.workbook, WORKSHEET_REL, part)
         workbook = self.package.read(self.package.workbook)
-        root = spans.index(workbook, 1)
+        root = spans.index(workbook, 2)
         sheets = root.child("sheets")
         if sheets is None:
             raise ValueError("the workbook lists no sheets")
@@ -362,7 +362,7 @@ class Editor:
         if r is None:
             r = "r"
             edits.append(spans.with_attribute(workbook, root, "xmlns:r", DOC_REL_NS))
-        ids = [int(s.get("sheetId", "0")) for s in _elements(workbook, sheets)]
+        ids = [int(s.attrs.get("sheetId", "0")) for s in sheets.all("sheet")]
         element = f'<{wp}sheet name={quoteattr(sheet)} sheetId="{max(ids, default=0) + 1}" {r}:id="{rel}"/>'
         if sheets.empty:
             raise ValueError("the workbook lists no sheets")
@@ -430,11 +430,6 @@ class Editor:
 
     def to_bytes(self) -> bytes:
         return self.package.to_bytes()
-
-
-def _elements(data: bytes, span: spans.Span) -> list[dict[str, str]]:
-    inner = spans.index(data[span.start : span.end], 1)
-    return [child.attrs for child in inner.children]
 
 
 def _prefix_for(data: bytes, root: spans.Span, uri: str) -> str | None:
