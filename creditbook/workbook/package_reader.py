@@ -10,12 +10,11 @@ saved result is an error there. The package is kept for `package_writer`.
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
-from datetime import datetime
 from functools import cached_property, lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from openpyxl.formula.translate import Translator
 from openpyxl.styles.numbers import builtin_format_code, is_date_format, is_timedelta_format
@@ -63,6 +62,8 @@ TEXT, RUN, MERGE = f"{NS}t", f"{NS}r", f"{NS}mergeCell"
 BOOLEAN_FORMULAS = {"=TRUE()": True, "=FALSE()": False}  # how LibreOffice saves TRUE and FALSE
 # Rows read below a table's header or the Policy sheet's first row (as the openpyxl adapter).
 MAX_ROWS = 10_000
+MAX_REMEMBERED = 16  # reads remembered per parsed sheet
+T = TypeVar("T")
 TALL = 1_000  # merged ranges taller than this are checked for every cell, not indexed by row
 
 
@@ -72,6 +73,7 @@ class Raw:
 
     value: CellValue
     formula: str | None = None
+    style: int = 0  # the cell format of a number: a date format makes it a date when read
 
 
 @dataclass
@@ -82,9 +84,12 @@ class SheetCells:
     tables: dict[str, str]  # table name → its range
     max_row: int
     max_column: int
+    parsed: _Parsed | None = None
 
     def covered(self, row: int, column: int) -> bool:
         """Inside a merged range, not its top-left cell: empty, whatever the XML says."""
+        if not self.merged:
+            return False
         anchor = self.anchor(row, column)
         return anchor is not None and anchor != (row, column)
 
@@ -160,13 +165,13 @@ class _Parsed:
     merged: tuple[tuple[int, int, int, int], ...]
     max_row: int
     max_column: int
+    styles: frozenset[int]  # the formats its numbers wear
+    read: dict[object, Any] = field(default_factory=dict)  # what was read from it (`_remembered`)
 
 
-@lru_cache(maxsize=16)
-def _parse(data: bytes, styles: bytes, strings: bytes, epoch: datetime) -> _Parsed:
-    """A worksheet's cells. Remembered by content: the Policy and Prices sheets of a register's
-    thousand workbooks are mostly the same bytes, parsed once (nobody changes a parsed sheet)."""
-    dates, durations = _date_styles(styles)
+def _parse(data: bytes, strings: bytes, only: tuple[str, ...] = ()) -> _Parsed:
+    """A worksheet's cells, numbers as numbers (their format decides later whether one is a date);
+    with `only` (column letters), just the cells of those columns."""
     cells: dict[tuple[int, int], Raw] = {}
     merged: list[tuple[int, int, int, int]] = []
     shared: dict[str, Translator] = {}
@@ -176,10 +181,15 @@ def _parse(data: bytes, styles: bytes, strings: bytes, epoch: datetime) -> _Pars
         tag = element.tag
         if tag == CELL:
             coordinate = element.get("r")
+            if only and not (coordinate and coordinate.rstrip("0123456789") in only):
+                element.clear()
+                continue
             formula = element.find(FORMULA)
+            value = _value(element, strings)
             raw = Raw(
-                _value(element, dates, durations, strings, epoch),
+                value,
                 None if formula is None else _formula(formula, coordinate or "", shared),
+                int(element.get("s") or 0) if element.get("t", "n") == "n" else 0,
             )
             if coordinate:
                 row, column_number = coordinate_to_tuple(coordinate)
@@ -202,17 +212,18 @@ def _parse(data: bytes, styles: bytes, strings: bytes, epoch: datetime) -> _Pars
         tuple(merged),
         max([1, *(row for row, _ in cells), *(bottom for *_, bottom in merged)]),
         max([1, *(column for _, column in cells), *(right for _, _, right, _ in merged)]),
+        frozenset(raw.style for raw in cells.values()),
     )
 
 
-def _value(
-    element: ET.Element,
-    dates: frozenset[int],
-    durations: frozenset[int],
-    strings: bytes,
-    epoch: datetime,
-) -> CellValue:
-    """The value a cell shows (as openpyxl reads it): for a formula, the result saved with it."""
+# The Policy and Prices sheets of a register's thousand workbooks are mostly the same bytes: parsed
+# once per content (nobody changes a parsed sheet). Other sheets differ from file to file.
+_parse_shared = lru_cache(maxsize=8)(_parse)
+SHARED_SHEETS = (POLICY_SHEET, PRICES_SHEET)
+
+
+def _value(element: ET.Element, strings: bytes) -> CellValue:
+    """The value a cell holds (as openpyxl reads it): for a formula, the result saved with it."""
     kind = element.get("t", "n")
     if kind == "inlineStr":
         return _text(element.find(INLINE))
@@ -220,21 +231,13 @@ def _value(
     if value is None:
         return None
     if kind == "n":
-        number = _number(value)
-        style = int(element.get("s", "0") or 0)
-        if style in dates:
-            try:
-                shown: Any = from_excel(number, epoch, timedelta=style in durations)
-                return shown  # type: ignore[no-any-return]
-            except (OverflowError, ValueError):
-                return "#VALUE!"  # as openpyxl: a date serial out of range is an error cell
-        return number
+        return _number(value)
     if kind == "s":
         return _shared_strings(strings)[int(value)]
     if kind == "b":
         return bool(int(value))
     if kind == "d":
-        shown = from_ISO8601(value)  # type: ignore[no-untyped-call]
+        shown: Any = from_ISO8601(value)  # type: ignore[no-untyped-call]
         return shown  # type: ignore[no-any-return]
     return value  # "str" (a formula's text result), "e" (an error)
 
@@ -250,35 +253,38 @@ class Book:
     def __post_init__(self) -> None:
         self.sheets = {sheet.name: sheet for sheet in self.package.sheets()}
         self.sheet_names = tuple(self.sheets)
-        self._cells: dict[str, SheetCells] = {}
+        self._cells: dict[tuple[str, tuple[str, ...]], SheetCells] = {}
         root = ET.fromstring(self.package.read(self.package.workbook))
         properties = root.find(f"{NS}workbookPr")
         date1904 = properties is not None and properties.get("date1904") in ("1", "true")
         self.epoch = CALENDAR_MAC_1904 if date1904 else CALENDAR_WINDOWS_1900
-        self._styles = self._part(STYLES_REL)
+        self.dates, self.durations = _date_styles(self._part(STYLES_REL))
         self._strings = self._part(SHARED_STRINGS_REL)
 
     def _part(self, rel_type: str) -> bytes:
         part = self.package.related(self.package.workbook, rel_type)
         return self.package.read(part) if part and self.package.has(part) else b""
 
-    def sheet(self, title: str) -> SheetCells | None:
-        """A worksheet's cells; None when the workbook has no worksheet of that name."""
-        if title not in self._cells:
+    def sheet(self, title: str, only: tuple[str, ...] = ()) -> SheetCells | None:
+        """A worksheet's cells (with `only`, of those columns); None when the workbook has no
+        worksheet of that name."""
+        if (title, only) not in self._cells:
             sheet = self.sheets.get(title)
             if sheet is None or sheet.part is None or not self.package.has(sheet.part):
                 return None
             data = self.package.read(sheet.part)
-            parsed = _parse(data, self._styles, self._strings, self.epoch)
-            self._cells[title] = SheetCells(
+            parse = _parse_shared if title in SHARED_SHEETS else _parse
+            parsed = parse(data, self._strings, only)
+            self._cells[title, only] = SheetCells(
                 title,
                 parsed.cells,
                 list(parsed.merged),
                 self._tables(sheet.part),
                 parsed.max_row,
                 parsed.max_column,
+                parsed,
             )
-        return self._cells[title]
+        return self._cells[title, only]
 
     def _tables(self, part: str) -> dict[str, str]:
         tables = {}
@@ -294,13 +300,14 @@ class Book:
         raw = ws.cells.get((row, column))
         if raw is None or ws.covered(row, column):
             return None
+        value = self.shown(raw)
         if raw.formula is None:
-            return raw.value
+            return value
         formula = raw.formula
         if formula.upper() in BOOLEAN_FORMULAS:
             return BOOLEAN_FORMULAS[formula.upper()]
         where = f"{ws.title}!{_letter(column)}{row}"
-        if raw.value is None:
+        if value is None:
             self.formula_issues.append(
                 error(
                     (where,),
@@ -313,12 +320,23 @@ class Book:
             self.formula_issues.append(
                 warning(
                     (where,),
-                    f"公式 {formula} 已按其计算结果 {raw.value} 评估，审计快照保存该值",
-                    f"the formula {formula} was evaluated as its result {raw.value}; the audit "
+                    f"公式 {formula} 已按其计算结果 {value} 评估，审计快照保存该值",
+                    f"the formula {formula} was evaluated as its result {value}; the audit "
                     "snapshot keeps that value",
                 ).at(where)
             )
-        return raw.value
+        return value
+
+    def shown(self, raw: Raw) -> CellValue:
+        """A number in a date format as the date (a serial no date can have: an error, as in
+        openpyxl); any other value as it is."""
+        if raw.style not in self.dates or raw.value is None:
+            return raw.value
+        try:
+            date: Any = from_excel(raw.value, self.epoch, timedelta=raw.style in self.durations)
+            return date  # type: ignore[no-any-return]
+        except (OverflowError, ValueError):
+            return "#VALUE!"
 
     def rows(
         self, ws: SheetCells, first: int, last: int, left: int, right: int
@@ -416,23 +434,56 @@ def read_sheet_values(book: Book) -> dict[str, SheetValues]:
     return values
 
 
+def _remembered(book: Book, ws: SheetCells, what: object, read: Callable[[], T]) -> T:
+    """`read()` of a sheet parsed once for many files (the Policy and Prices sheets), done once
+    per parse, range and date formats; the formula warnings it gave are given again each time."""
+    parsed = ws.parsed
+    if parsed is None or len(parsed.read) > MAX_REMEMBERED:
+        return read()
+    key = (
+        what,
+        ws.max_row,
+        tuple(sorted(ws.tables.items())),
+        parsed.styles & book.dates,
+        parsed.styles & book.durations,
+        book.epoch,
+    )
+    if key not in parsed.read:
+        before = len(book.formula_issues)
+        parsed.read[key] = read(), tuple(book.formula_issues[before:])
+    else:
+        book.formula_issues.extend(parsed.read[key][1])
+    result: T = parsed.read[key][0]
+    return result
+
+
 def read_policy_rows(book: Book) -> list[PolicyRow] | None:
     ws = book.sheet(POLICY_SHEET)
     if ws is None:
         return None
-    last = _last_row(ws, POLICY_FIRST_ROW, ws.max_row, f"{POLICY_SHEET}!B{POLICY_FIRST_ROW}")
-    rows = book.rows(ws, POLICY_FIRST_ROW, last, POLICY_PATH_COLUMN, POLICY_PATH_COLUMN + 1)
-    return policy_rows(list(rows), POLICY_FIRST_ROW)
+
+    def read() -> list[PolicyRow]:
+        assert ws is not None
+        last = _last_row(ws, POLICY_FIRST_ROW, ws.max_row, f"{POLICY_SHEET}!B{POLICY_FIRST_ROW}")
+        rows = book.rows(ws, POLICY_FIRST_ROW, last, POLICY_PATH_COLUMN, POLICY_PATH_COLUMN + 1)
+        return policy_rows(list(rows), POLICY_FIRST_ROW)
+
+    return list(_remembered(book, ws, POLICY_SHEET, read))
 
 
 def read_price_rows(book: Book) -> list[dict[str, CellValue]] | None:
     ws = book.sheet(PRICES_SHEET)
     if ws is None or PRICES_TABLE not in ws.tables:
         return None
-    left, top, right, bottom = range_boundaries(ws.tables[PRICES_TABLE])
-    first = top or 1
-    last = _last_row(ws, first, bottom or ws.max_row, f"{PRICES_SHEET}!{PRICES_TABLE}")
-    return price_rows(list(book.rows(ws, first, last, left or 1, right or ws.max_column)))
+
+    def read() -> list[dict[str, CellValue]]:
+        assert ws is not None
+        left, top, right, bottom = range_boundaries(ws.tables[PRICES_TABLE])
+        first = top or 1
+        last = _last_row(ws, first, bottom or ws.max_row, f"{PRICES_SHEET}!{PRICES_TABLE}")
+        return price_rows(list(book.rows(ws, first, last, left or 1, right or ws.max_column)))
+
+    return [dict(row) for row in _remembered(book, ws, PRICES_SHEET, read)]
 
 
 def read_inputs(book: Book) -> WorkbookInputs:
@@ -444,23 +495,23 @@ def read_inputs(book: Book) -> WorkbookInputs:
 
 def read_snapshot(book: Book) -> dict[str, CellValue]:
     """The audit snapshot an earlier evaluation left on the Approval sheet (empty if none)."""
-    ws = book.sheet(APPROVAL_SHEET)
+    ws = book.sheet(APPROVAL_SHEET, only=(_letter(SNAPSHOT_COLUMN), _letter(SNAPSHOT_COLUMN + 1)))
     if ws is None:
         return {}
     snapshot = {}
     for row in range(1, ws.max_row + 1):
-        key, value = (_shown(ws, row, SNAPSHOT_COLUMN + offset) for offset in (0, 1))
+        key, value = (_written(book, ws, row, SNAPSHOT_COLUMN + offset) for offset in (0, 1))
         if key is not None:
             snapshot[str(key)] = value
     return snapshot
 
 
-def _shown(ws: SheetCells, row: int, column: int) -> CellValue:
+def _written(book: Book, ws: SheetCells, row: int, column: int) -> CellValue:
     """A snapshot cell as written: an altered snapshot cell holding a formula reads as its text."""
     raw = ws.cells.get((row, column))
     if raw is None or ws.covered(row, column):
         return None
-    return raw.value if raw.formula is None else raw.formula
+    return book.shown(raw) if raw.formula is None else raw.formula
 
 
 def open_book(path: Path) -> Book:
