@@ -37,7 +37,8 @@ from creditbook.workbook.layout import (
     PRICES_SHEET,
     PRICES_TABLE,
 )
-from creditbook.workbook.openpyxl_adapter import _kept_parts_read_only, _last_row, table_rows
+from creditbook.workbook.openpyxl_adapter import _kept_parts_read_only, table_rows
+from creditbook.workbook.package_reader import last_row
 
 
 def _merged_value(ws: Worksheet, coordinate: str) -> CellValue:
@@ -67,13 +68,13 @@ def read_sheet_values(wb: Workbook) -> dict[str, SheetValues]:
 
 
 def _policy_last_row(ws: Worksheet) -> int:
-    return _last_row(ws, POLICY_FIRST_ROW, ws.max_row, f"{POLICY_SHEET}!B{POLICY_FIRST_ROW}")
+    return last_row(ws, POLICY_FIRST_ROW, ws.max_row, f"{POLICY_SHEET}!B{POLICY_FIRST_ROW}")
 
 
 def _prices_span(ws: Worksheet) -> tuple[int, int, int | None, int | None]:
     """First row, last row, first and last column of the Prices table (its header included)."""
     first_column, top, last_column, bottom = range_boundaries(ws.tables[PRICES_TABLE].ref)
-    last = _last_row(ws, top or 1, bottom or ws.max_row, f"{PRICES_SHEET}!{PRICES_TABLE}")
+    last = last_row(ws, top or 1, bottom or ws.max_row, f"{PRICES_SHEET}!{PRICES_TABLE}")
     return top or 1, last, first_column, last_column
 
 
@@ -96,9 +97,9 @@ def read_price_rows(wb: Workbook) -> list[dict[str, CellValue]] | None:
     """Rows of the Prices table as column → value, or None when the workbook has none."""
     if PRICES_SHEET not in wb.sheetnames or PRICES_TABLE not in wb[PRICES_SHEET].tables:
         return None
-    first_row, last_row, first_column, last_column = _prices_span(wb[PRICES_SHEET])
+    first_row, bottom, first_column, last_column = _prices_span(wb[PRICES_SHEET])
     rows = wb[PRICES_SHEET].iter_rows(
-        first_row, last_row, first_column, last_column, values_only=True
+        first_row, bottom, first_column, last_column, values_only=True
     )
     return price_rows([list(cast(tuple[CellValue, ...], row)) for row in rows])
 

@@ -20,24 +20,9 @@ from creditbook.workbook.layout import (
     InputSheet,
     Table,
 )
+from creditbook.workbook.package_reader import last_row
 
 FORMULA_STARTS = ("=", "+", "-", "@")
-# Rows read below a table's header or the Policy sheet's first row. Reading a range makes openpyxl
-# create every cell in it, so a range stretched to row 1,048,576 would take gigabytes.
-MAX_ROWS = 10_000
-
-
-def _last_row(ws: Worksheet, first: int, last: int, place: str) -> int:
-    """The last row to read: `last`, but not below the sheet's last cell; at most MAX_ROWS rows."""
-    last = min(last, max(ws.max_row, first))
-    if last - first + 1 > MAX_ROWS:
-        raise refused(
-            ws.title,
-            f"{place} 延伸到第 {last:,} 行，超过 {MAX_ROWS:,} 行的上限：请删除下方多余的行",
-            f"{place} reaches row {last:,}, beyond the limit of {MAX_ROWS:,} rows: "
-            "delete the surplus rows below",
-        )
-    return last
 
 
 def table_span(ws: Worksheet, table: Table) -> tuple[int, int]:
@@ -54,7 +39,7 @@ def table_span(ws: Worksheet, table: Table) -> tuple[int, int]:
                 f"table {table.name}'s range {ref!r} is not a cell range",
             ) from None
     place = f"{ws.title}!{table.letter(0)}{table.header_row} {table.name}"
-    return table.first_data_row, _last_row(ws, table.first_data_row, last, place)
+    return table.first_data_row, last_row(ws, table.first_data_row, last, place)
 
 
 def table_rows(ws: Worksheet, table: Table) -> list[tuple[int, list[CellValue]]]:

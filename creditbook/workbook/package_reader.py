@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from functools import cached_property, lru_cache
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from openpyxl.formula.translate import Translator
 from openpyxl.styles.numbers import builtin_format_code, is_date_format, is_timedelta_format
@@ -47,6 +47,7 @@ from creditbook.workbook.layout import (
     PRICES_SHEET,
     PRICES_TABLE,
     Table,
+    column_letter,
 )
 from creditbook.workbook.xlsm.opc import (
     MAIN_NS,
@@ -247,7 +248,6 @@ class Book:
     """The package of one workbook file and what was read from it."""
 
     package: Package
-    where: Path | str = "workbook"
     formula_issues: list[Issue] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -306,7 +306,7 @@ class Book:
         formula = raw.formula
         if formula.upper() in BOOLEAN_FORMULAS:
             return BOOLEAN_FORMULAS[formula.upper()]
-        where = f"{ws.title}!{_letter(column)}{row}"
+        where = f"{ws.title}!{column_letter(column)}{row}"
         if value is None:
             self.formula_issues.append(
                 error(
@@ -358,14 +358,6 @@ class _Bytes:
         return chunk
 
 
-def _letter(column: int) -> str:
-    letters = ""
-    while column:
-        column, rest = divmod(column - 1, 26)
-        letters = chr(65 + rest) + letters
-    return letters
-
-
 def _formula(element: ET.Element, coordinate: str, shared: dict[str, Translator]) -> str:
     """A cell's formula text as `=…`; a shared formula's dependent translated to its cell."""
     value = "=" + (element.text or "")
@@ -382,7 +374,17 @@ def _formula(element: ET.Element, coordinate: str, shared: dict[str, Translator]
 # --------------------------------------------------------------------------- the input blocks
 
 
-def _last_row(ws: SheetCells, first: int, last: int, place: str) -> int:
+class Rows(Protocol):
+    """A sheet with a title and a last row: ours, or an openpyxl worksheet."""
+
+    @property
+    def title(self) -> str: ...
+
+    @property
+    def max_row(self) -> int: ...
+
+
+def last_row(ws: Rows, first: int, last: int, place: str) -> int:
     """The last row to read: `last`, but not below the sheet's last cell; at most MAX_ROWS rows."""
     last = min(last, max(ws.max_row, first))
     if last - first + 1 > MAX_ROWS:
@@ -408,7 +410,7 @@ def _table_span(ws: SheetCells, table: Table) -> tuple[int, int]:
                 f"table {table.name}'s range {ref!r} is not a cell range",
             ) from None
     place = f"{ws.title}!{table.letter(0)}{table.header_row} {table.name}"
-    return table.first_data_row, _last_row(ws, table.first_data_row, last, place)
+    return table.first_data_row, last_row(ws, table.first_data_row, last, place)
 
 
 def read_sheet_values(book: Book) -> dict[str, SheetValues]:
@@ -464,7 +466,7 @@ def read_policy_rows(book: Book) -> list[PolicyRow] | None:
 
     def read() -> list[PolicyRow]:
         assert ws is not None
-        last = _last_row(ws, POLICY_FIRST_ROW, ws.max_row, f"{POLICY_SHEET}!B{POLICY_FIRST_ROW}")
+        last = last_row(ws, POLICY_FIRST_ROW, ws.max_row, f"{POLICY_SHEET}!B{POLICY_FIRST_ROW}")
         rows = book.rows(ws, POLICY_FIRST_ROW, last, POLICY_PATH_COLUMN, POLICY_PATH_COLUMN + 1)
         return policy_rows(list(rows), POLICY_FIRST_ROW)
 
@@ -480,7 +482,7 @@ def read_price_rows(book: Book) -> list[dict[str, CellValue]] | None:
         assert ws is not None
         left, top, right, bottom = range_boundaries(ws.tables[PRICES_TABLE])
         first = top or 1
-        last = _last_row(ws, first, bottom or ws.max_row, f"{PRICES_SHEET}!{PRICES_TABLE}")
+        last = last_row(ws, first, bottom or ws.max_row, f"{PRICES_SHEET}!{PRICES_TABLE}")
         return price_rows(list(book.rows(ws, first, last, left or 1, right or ws.max_column)))
 
     return [dict(row) for row in _remembered(book, ws, PRICES_SHEET, read)]
@@ -495,7 +497,9 @@ def read_inputs(book: Book) -> WorkbookInputs:
 
 def read_snapshot(book: Book) -> dict[str, CellValue]:
     """The audit snapshot an earlier evaluation left on the Approval sheet (empty if none)."""
-    ws = book.sheet(APPROVAL_SHEET, only=(_letter(SNAPSHOT_COLUMN), _letter(SNAPSHOT_COLUMN + 1)))
+    ws = book.sheet(
+        APPROVAL_SHEET, only=(column_letter(SNAPSHOT_COLUMN), column_letter(SNAPSHOT_COLUMN + 1))
+    )
     if ws is None:
         return {}
     snapshot = {}
@@ -518,7 +522,7 @@ def open_book(path: Path) -> Book:
     """A workbook file, checked (`intake`) and opened; an unusable one is an InputError naming it."""
     check_workbook_file(path)
     try:
-        book = Book(Package(path.read_bytes()), path)
+        book = Book(Package(path.read_bytes()))
         for name in (*(sheet.name for sheet in INPUT_SHEETS), POLICY_SHEET, PRICES_SHEET):
             book.sheet(name)
     except Exception as exc:  # any parser failure on a foreign file is a fault of the file

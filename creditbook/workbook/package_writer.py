@@ -21,12 +21,18 @@ from decimal import Decimal
 from xml.sax.saxutils import escape, quoteattr
 
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+from openpyxl.utils.cell import column_index_from_string
 from openpyxl.utils.datetime import to_excel
 from openpyxl.utils.exceptions import IllegalCharacterError
 
 from creditbook.workbook.approval import COLUMN_WIDTHS, FIRST_COLUMN, SNAPSHOT_COLUMN, Plan
 from creditbook.workbook.cells import CellValue
-from creditbook.workbook.layout import APPROVAL_SHEET, AUDIT_FIRST_COLUMN, AUDIT_HEADER_ROW
+from creditbook.workbook.layout import (
+    APPROVAL_SHEET,
+    AUDIT_FIRST_COLUMN,
+    AUDIT_HEADER_ROW,
+    column_letter,
+)
 from creditbook.workbook.openpyxl_adapter import FORMULA_STARTS
 from creditbook.workbook.package_reader import Book
 from creditbook.workbook.xlsm import spans
@@ -100,14 +106,6 @@ R_ID = re.compile(rb'\s[\w.-]+:id="[^"]*"')
 XML_DECLARATION = b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
 
 
-def letter(column: int) -> str:
-    letters = ""
-    while column:
-        column, rest = divmod(column - 1, 26)
-        letters = chr(65 + rest) + letters
-    return letters
-
-
 def _quoted(sheet: str) -> str:
     return "'" + sheet.replace("'", "''") + "'"
 
@@ -135,7 +133,7 @@ class Editor:
     ) -> bytes:
         """One `<c>`; text that looks like a formula stays text (quote prefix)."""
         p = self.prefix
-        ref = f"{letter(column)}{row}"
+        ref = f"{column_letter(column)}{row}"
         if isinstance(value, date | time) and number_format is None:
             number_format = DATE_FORMATS.get(type(value))
         quote = isinstance(value, str) and value.startswith(FORMULA_STARTS)
@@ -188,7 +186,7 @@ class Editor:
                 anchor = line.cells[-1].style
                 for column in range(first + 1, last + 1):
                     cells[column] = self._cell(row, column, None, anchor)
-                merges.append(f"{letter(first)}{row}:{letter(last)}{row}")
+                merges.append(f"{column_letter(first)}{row}:{column_letter(last)}{row}")
             if line.height:
                 heights[row] = line.height
         for row, (key, value) in enumerate(plan.snapshot, start=1):
@@ -230,9 +228,7 @@ class Editor:
             return f'<{self.prefix}dimension ref="A1"/>'.encode()
         top, bottom = min(r for r, _ in filled), max(r for r, _ in filled)
         left, right = min(c for _, c in filled), max(c for _, c in filled)
-        return (
-            f'<{self.prefix}dimension ref="{letter(left)}{top}:{letter(right)}{bottom}"/>'.encode()
-        )
+        return f'<{self.prefix}dimension ref="{column_letter(left)}{top}:{column_letter(right)}{bottom}"/>'.encode()
 
     def _cols(self, snapshot: bool) -> bytes:
         p = self.prefix
@@ -450,16 +446,9 @@ def _extended(ref: str, row: int, column: int) -> str:
         return ref
     left, top = match[1], int(match[2])
     right, bottom = match[3] or match[1], int(match[4] or match[2])
-    if _number(right) < column:
-        right = letter(column)
+    if column_index_from_string(right) < column:
+        right = column_letter(column)
     return f"{left}{top}:{right}{max(bottom, row)}"
-
-
-def _number(column: str) -> int:
-    number = 0
-    for char in column:
-        number = number * 26 + ord(char) - 64
-    return number
 
 
 def _rebuild(data: bytes, root: spans.Span, owned: dict[str, bytes]) -> bytes:

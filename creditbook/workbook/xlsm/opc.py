@@ -19,7 +19,6 @@ from creditbook.workbook.xlsm import spans
 
 CONTENT_TYPES = "[Content_Types].xml"
 REL_NS = "http://schemas.openxmlformats.org/package/2006/relationships"
-CT_NS = "http://schemas.openxmlformats.org/package/2006/content-types"
 MAIN_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 DOC_REL_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
 OFFICE_DOCUMENT_REL = f"{DOC_REL_NS}/officeDocument"
