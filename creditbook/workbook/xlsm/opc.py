@@ -182,7 +182,7 @@ def _copy(info: zipfile.ZipInfo) -> zipfile.ZipInfo:
     copy.compress_type = info.compress_type
     copy.create_system, copy.create_version = info.create_system, info.create_version
     copy.external_attr, copy.internal_attr = info.external_attr, info.internal_attr
-    copy.comment, copy.extra = info.comment, info.extra
+    copy.comment = info.comment  # extra fields (timestamps, zip64 sizes) are the zip's, not content
     return copy
 
 
