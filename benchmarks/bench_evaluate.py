@@ -1,12 +1,16 @@
 """How fast `creditbook evaluate` is, measured against what it cannot avoid. Run on demand:
 
-    python benchmarks/bench_evaluate.py [--reps 15] [--batch 200] [--example listed_company.xlsm]
+    python benchmarks/bench_evaluate.py [--reps 15] [--batch 200] [--register 1000]
+                                        [--example listed_company.xlsm]
 
 (a) one workbook file → file in-process (`creditbook.workbook.batch.run_job`) against the floor of an openpyxl
-    `load_workbook(keep_vba=True)` + `save` of the same file: medians over --reps runs, and their ratio.
+    `load_workbook(keep_vba=True)` + `save` of the same file: medians over --reps runs, and their ratio
+    (target ≤ 0.5: evaluate reads the package and writes only its own parts).
 (b) --batch workbooks (copies of the examples) through `run_jobs` with 1 and with 2 processes:
     wall times and the speed-up, next to a machine check (a pure-CPU loop in 1 and 2 processes)
     that shows how much parallelism the machine really gave at that moment.
+(c) `register` over --register evaluated workbooks without and with verification (`bench_register`), and
+    their ratio (target ≤ 3).
 
 Not part of pytest: timings depend on the machine, so they are printed, never asserted.
 See benchmarks/README.md for what the figures mean.
@@ -34,10 +38,13 @@ from openpyxl import load_workbook
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # measure this checkout, not an installed copy
 
+from bench_register import evaluated_copies, register_times
+
 from creditbook.workbook.batch import FileResult, Job, run_job, run_jobs
 
 EXAMPLES = ROOT / "workbook" / "examples"
-TARGET_RATIO = 1.5
+TARGET_RATIO = 0.5
+TARGET_REGISTER = 3.0  # register with verification / without
 TARGET_SPEEDUP = 1.8  # "near-linear" on 2 cores
 EVALUATED_AT = datetime(2026, 11, 28, 9, 30, tzinfo=UTC)
 
@@ -171,10 +178,26 @@ def batch(count: int, scratch: Path) -> float:
     return speedup
 
 
+# -------------------------------------------------------------------------- (c) the register
+def register(count: int, scratch: Path) -> float:
+    files = evaluated_copies(count, scratch / "register")
+    jobs = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    print(f"(c) register over {len(files)} evaluated workbooks, verification in {jobs} processes")
+    plain, full = register_times(files, jobs)
+    ratio = full / plain
+    verdict = "meets" if ratio <= TARGET_REGISTER else "MISSES"
+    print(
+        f"    ratio     with verification / without  {ratio:7.2f}      "
+        f"target <= {TARGET_REGISTER}: {verdict}"
+    )
+    return ratio
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--reps", type=int, default=15, help="repetitions for (a)")
     parser.add_argument("--batch", type=int, default=200, help="workbooks for (b)")
+    parser.add_argument("--register", type=int, default=1000, help="workbooks for (c), 0 skips")
     parser.add_argument("--example", default="listed_company.xlsm", help="workbook for (a)")
     args = parser.parse_args()
     cores = (
@@ -188,6 +211,8 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="bench-evaluate-") as scratch:
         single_file(EXAMPLES / args.example, args.reps, Path(scratch))
         batch(args.batch, Path(scratch))
+        if args.register:
+            register(args.register, Path(scratch))
     busy = os.getloadavg()[0] > cores
     print(
         f"load average at the end: {load_average()} (1, 5, 15 min) on {cores} cores"

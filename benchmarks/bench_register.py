@@ -4,8 +4,9 @@
 
 --count copies of the evaluated example workbooks (`creditbook demo`) in a temporary folder, then,
 in one run:
-(a) the audit snapshot of every file read with calamine (`creditbook.workbook.snapshot_reader`) and with openpyxl
-    (`creditbook.workbook.openpyxl_adapter.load` + `read_snapshot`, what `verify` uses): wall times and their ratio;
+(a) the audit snapshot of every file read with calamine (`creditbook.workbook.snapshot_reader`), with the
+    package reader (`creditbook.workbook.package_reader`, what `verify` uses) and, for scale, an openpyxl
+    `load_workbook` of each file: wall times and their ratios;
 (b) the whole register (`build_register`) without verify, and with verify in --jobs processes.
 
 Not part of pytest: timings depend on the machine, so they are printed, never asserted.
@@ -26,10 +27,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # measure this checkout, not an installed copy
 
+from openpyxl import load_workbook
+
 from creditbook.cli import main
 from creditbook.data import default_policy, default_prices
 from creditbook.portfolio.register import build_register, find_workbooks
-from creditbook.workbook.openpyxl_adapter import load, read_snapshot
+from creditbook.workbook.package_reader import open_book, read_snapshot
 from creditbook.workbook.snapshot_reader import read_snapshot_fast
 
 AS_OF = date(2026, 12, 20)
@@ -43,47 +46,61 @@ def timed(label: str, action: Callable[[], object]) -> float:
     return seconds
 
 
+def evaluated_copies(count: int, scratch: Path) -> list[Path]:
+    """`count` evaluated workbooks: the examples evaluated once (`creditbook demo`), copied."""
+    demo, book = scratch / "demo", scratch / "book"
+    if main(["demo", "--out", str(demo), "--lang", "en"]) != 0:
+        raise SystemExit("creditbook demo failed")
+    examples = sorted(demo.glob("*.xlsm"))
+    book.mkdir()
+    for index in range(count):
+        source = examples[index % len(examples)]
+        shutil.copy(source, book / f"{index:05d}-{source.name}")
+    return find_workbooks([book])
+
+
+def register_times(files: list[Path], jobs: int) -> tuple[float, float]:
+    """Wall seconds of the register without verify and with verify (in `jobs` processes)."""
+    officials, prices = [default_policy()], default_prices()
+    plain = timed(
+        "(b) register without verify",
+        lambda: build_register(files, officials, prices, AS_OF, verify=False),
+    )
+    full = timed(
+        f"(b) register with verify ({jobs} processes)",
+        lambda: build_register(files, officials, prices, AS_OF, verify=True, jobs=jobs),
+    )
+    return plain, full
+
+
 def main_bench() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--count", type=int, default=1000)
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as scratch:
-        demo, book = Path(scratch) / "demo", Path(scratch) / "book"
-        if main(["demo", "--out", str(demo), "--lang", "en"]) != 0:
-            raise SystemExit("creditbook demo failed")
-        examples = sorted(demo.glob("*.xlsm"))
-        book.mkdir()
-        for index in range(args.count):
-            source = examples[index % len(examples)]
-            shutil.copy(source, book / f"{index:05d}-{source.name}")
-        files = find_workbooks([book])
-        print(
-            f"\n{len(files)} evaluated workbooks ({len(examples)} examples copied), jobs={args.jobs}"
-        )
+        files = evaluated_copies(args.count, Path(scratch))
+        print(f"\n{len(files)} evaluated workbooks, jobs={args.jobs}")
 
         def by_calamine() -> None:
             for path in files:
                 read_snapshot_fast(path)
 
+        def by_package() -> None:
+            for path in files:
+                read_snapshot(open_book(path))
+
         def by_openpyxl() -> None:
             for path in files:
-                read_snapshot(load(path))
+                load_workbook(path)
 
         fast = timed("(a) snapshot read, calamine", by_calamine)
-        slow = timed("(a) snapshot read, openpyxl", by_openpyxl)
-        officials = [default_policy()]
-        prices = default_prices()
-        plain = timed(
-            "(b) register without verify",
-            lambda: build_register(files, officials, prices, AS_OF, verify=False),
+        package = timed("(a) inputs and snapshot, package reader", by_package)
+        slow = timed("(a) openpyxl load_workbook alone", by_openpyxl)
+        plain, full = register_times(files, args.jobs)
+        print(
+            f"\n  package reader {package / fast:.1f}× calamine's time, openpyxl {slow / fast:.1f}×"
         )
-        full = timed(
-            f"(b) register with verify ({args.jobs} processes)",
-            lambda: build_register(files, officials, prices, AS_OF, verify=True, jobs=args.jobs),
-        )
-        print(f"\n  calamine is {slow / fast:.1f}× faster than openpyxl for the snapshot read")
-        print(f"  {len(files) / fast:,.0f} vs {len(files) / slow:,.0f} workbooks/s")
         print(
             f"  verify makes the register {full / plain:.1f}× slower ({full:.1f} s vs {plain:.1f} s)"
         )

@@ -277,7 +277,7 @@ def _write_fault(
     """`old` is put on a fresh tmpfs as the destination (with --in-place: as the input); with
     `scratch` the tmpfs is the temporary folder too. A full one has room for `old` and 16 KiB,
     less than the evaluated workbook (with `scratch` 4 KiB: Python only takes a temporary folder
-    where it can write a few bytes, and openpyxl's scratch file of the first sheet is larger)."""
+    where it can write a few bytes; evaluate itself needs none, so the write of the result fails)."""
     folder = workdir / scenario.replace(" ", "_").replace("--", "")
     mount = folder / "mnt"
     mount.mkdir(parents=True)

@@ -38,6 +38,7 @@ import openpyxl
 from lo import soffice
 from openpyxl.utils.cell import coordinate_from_string
 from openpyxl.workbook.workbook import Workbook
+from openpyxl_reader import read_inputs, read_policy_rows
 
 from creditbook.core.labels import LABELS
 from creditbook.data import default_policy, default_prices
@@ -61,12 +62,7 @@ from creditbook.workbook.layout import (
     STOP_LOSS,
     Field,
 )
-from creditbook.workbook.openpyxl_adapter import (
-    read_inputs,
-    read_policy_rows,
-    table_rows,
-    write_sheet_values,
-)
+from creditbook.workbook.openpyxl_adapter import table_rows, write_sheet_values
 from creditbook.workbook.session import officials
 from creditbook.workbook.verify import Status, Verification, render, verify_file
 

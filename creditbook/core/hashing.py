@@ -29,5 +29,22 @@ def canonical_json(model: BaseModel, exclude: set[str] | None = None) -> str:
     )
 
 
+# Hashes of frozen models by identity: a register verifies a thousand files against the same policy
+# and prices objects, and hashing a policy's canonical JSON costs milliseconds. Each entry keeps
+# its model alive, so an id cannot be reused while it is remembered.
+_REMEMBERED: dict[tuple[int, frozenset[str]], tuple[BaseModel, str]] = {}
+MAX_REMEMBERED = 64
+
+
 def content_hash(model: BaseModel, exclude: set[str] | None = None) -> str:
-    return hashlib.sha256(canonical_json(model, exclude).encode()).hexdigest()
+    if not model.model_config.get("frozen"):
+        return hashlib.sha256(canonical_json(model, exclude).encode()).hexdigest()
+    key = (id(model), frozenset(exclude or ()))
+    remembered = _REMEMBERED.get(key)
+    if remembered is not None and remembered[0] is model:
+        return remembered[1]
+    digest = hashlib.sha256(canonical_json(model, exclude).encode()).hexdigest()
+    if len(_REMEMBERED) >= MAX_REMEMBERED:
+        _REMEMBERED.clear()
+    _REMEMBERED[key] = (model, digest)
+    return digest

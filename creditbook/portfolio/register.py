@@ -185,6 +185,18 @@ def _verified(path: Path, officials: Sequence[Policy]) -> tuple[str, str]:
     return result.status, "" if result.policy is None else result.policy.kind
 
 
+_WORKER_OFFICIALS: list[Policy] = []  # set once in each verify worker process
+
+
+def _set_worker_officials(officials: Sequence[Policy]) -> None:
+    _WORKER_OFFICIALS[:] = officials
+
+
+def _verified_in_worker(path: Path) -> tuple[str, str]:
+    """`_verified` against the policies the worker received once (not pickled with every file)."""
+    return _verified(path, _WORKER_OFFICIALS)
+
+
 def build_register(
     files: Sequence[Path],
     officials: Sequence[Policy],
@@ -194,14 +206,17 @@ def build_register(
     verify: bool = True,
     jobs: int = 1,
 ) -> pd.DataFrame:
-    """One row per workbook; with `verify`, each file's verify status (openpyxl) in `jobs` processes."""
+    """One row per workbook; with `verify`, each file's verify status in `jobs` processes."""
     policy = officials[0]
     rows = [_fast_row(path, policy, prices, as_of) for path in files]
     if verify:
         checks: Iterable[tuple[str, str]]
         if jobs > 1 and len(files) > 1:
-            with ProcessPoolExecutor(jobs) as pool:
-                checks = list(pool.map(_verified, files, [officials] * len(files), chunksize=8))
+            chunk = max(1, min(32, len(files) // (jobs * 4)))
+            with ProcessPoolExecutor(
+                jobs, initializer=_set_worker_officials, initargs=(list(officials),)
+            ) as pool:
+                checks = list(pool.map(_verified_in_worker, files, chunksize=chunk))
         else:
             checks = [_verified(path, officials) for path in files]
         for row, (status, kind) in zip(rows, checks, strict=True):

@@ -39,7 +39,8 @@ from creditbook.portfolio.vectorised import DIFF_COLUMNS, WORKBOOK_SUFFIXES, dif
 from creditbook.workbook.decide import application_of, policy_from_rows
 from creditbook.workbook.evaluate import inputs_of
 from creditbook.workbook.file_io import InputError, read_application_json, read_policy, write_atomic
-from creditbook.workbook.openpyxl_adapter import append_row, freeze_formulas, load, read_policy_rows
+from creditbook.workbook.openpyxl_adapter import append_row
+from creditbook.workbook.package_reader import open_book, read_policy_rows
 from creditbook.workbook.xlsm.named_styles import register_styles
 
 # ----------------------------------------------------------------- the portfolio
@@ -62,7 +63,7 @@ def _application(path: Path, official: Policy) -> tuple[Application | None, Pric
             return None, default_prices(), ""  # another JSON (a decision, say): not listed
         app, issues = parse_and_validate(raw, official, default_prices())
         return app, default_prices(), render_issues(issues, "en")
-    inputs = inputs_of(load(path, data_only=False), path)
+    inputs = inputs_of(path)
     app, issues = application_of(inputs, official)
     return app, inputs.prices or default_prices(), render_issues(issues, "en")
 
@@ -95,9 +96,7 @@ def read_draft(path: Path) -> Policy:
     """A policy from YAML, TOML, or the Policy sheet of a workbook."""
     suffix = path.suffix.lower()
     if suffix in WORKBOOK_SUFFIXES:
-        wb = load(path, data_only=False)
-        freeze_formulas(wb, path)
-        rows = read_policy_rows(wb)
+        rows = read_policy_rows(open_book(path))
         if rows is None:
             raise InputError(
                 [error((str(path),), "没有政策表", "the workbook has no Policy sheet")]
@@ -199,7 +198,9 @@ def write_xlsx(path: Path, table: pd.DataFrame, facts: dict[str, Any]) -> None:
     for cell in ws[1]:
         cell.style = "cb_header"
     for record in table.itertuples(index=False):
-        append_row(ws, [value.item() if isinstance(value, np.generic) else value for value in record])
+        append_row(
+            ws, [value.item() if isinstance(value, np.generic) else value for value in record]
+        )
     last = get_column_letter(len(table.columns))
     for position, name in enumerate(table.columns, start=1):
         letter = get_column_letter(position)

@@ -65,16 +65,12 @@ def run_job(job: Job) -> FileResult:
 
 
 def _evaluate(job: Job) -> FileResult:
-    try:  # openpyxl saves each sheet through a scratch file in the temporary folder
-        result = evaluate_workbook(
-            job.source,
-            officials=officials(job.policy_files),
-            evaluated_by=job.evaluated_by,
-            evaluated_at=job.evaluated_at,
-        )
-    except OSError as exc:
-        scratch = Path(tempfile.gettempdir())
-        return _not_written(job, scratch, exc, "无法写入临时文件", "cannot write a temporary file")
+    result = evaluate_workbook(  # in memory: nothing is written before the atomic write below
+        job.source,
+        officials=officials(job.policy_files),
+        evaluated_by=job.evaluated_by,
+        evaluated_at=job.evaluated_at,
+    )
     if result.workbook is None:
         return FileResult(job.source, None, None, result.issues)
     try:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 from pydantic import ValidationError
@@ -95,9 +96,33 @@ def _policy_cell(rows: Sequence[PolicyRow], path: str) -> str:
     return POLICY_SHEET
 
 
+def _typed(value: object) -> tuple[str, object]:
+    """A cache key part that tells True, 1 and 1.0 apart (they are equal, and hash alike)."""
+    return type(value).__name__, value
+
+
 def policy_from_rows(rows: Sequence[PolicyRow] | None) -> tuple[Policy | None, list[Issue]]:
+    """The Policy sheet's policy. Most workbooks of a register carry the same sheet: the result of
+    the same rows is remembered, so verifying a thousand files validates it once."""
     if rows is None:
         return None, []
+    key = tuple((row, path, _typed(value)) for row, path, value in rows)
+    try:
+        policy, remembered = _policy_of(key)
+    except TypeError:  # a value that cannot be a key: not remembered
+        return _parse_policy(rows)
+    return policy, list(remembered)
+
+
+@lru_cache(maxsize=8)
+def _policy_of(
+    key: tuple[tuple[int, str, tuple[str, Any]], ...],
+) -> tuple[Policy | None, tuple[Issue, ...]]:
+    policy, issues = _parse_policy([(row, path, value) for row, path, (_, value) in key])
+    return policy, tuple(issues)
+
+
+def _parse_policy(rows: Sequence[PolicyRow]) -> tuple[Policy | None, list[Issue]]:
     try:
         return Policy.model_validate(unflatten((path, value) for _, path, value in rows)), []
     except ValidationError as exc:
@@ -120,8 +145,28 @@ def policy_from_rows(rows: Sequence[PolicyRow] | None) -> tuple[Policy | None, l
 def prices_from_rows(
     rows: Sequence[Mapping[str, CellValue]] | None,
 ) -> tuple[PriceTable | None, list[Issue]]:
+    """The Prices sheet's table (remembered per content, as the policy)."""
     if rows is None:
         return None, []
+    key = tuple(tuple((column, _typed(value)) for column, value in row.items()) for row in rows)
+    try:
+        prices, remembered = _prices_of(key)
+    except TypeError:
+        return _parse_prices(rows)
+    return prices, list(remembered)
+
+
+@lru_cache(maxsize=8)
+def _prices_of(
+    key: tuple[tuple[tuple[str, tuple[str, Any]], ...], ...],
+) -> tuple[PriceTable | None, tuple[Issue, ...]]:
+    prices, issues = _parse_prices([{column: value for column, (_, value) in row} for row in key])
+    return prices, tuple(issues)
+
+
+def _parse_prices(
+    rows: Sequence[Mapping[str, CellValue]],
+) -> tuple[PriceTable | None, list[Issue]]:
     try:
         return PriceTable(rows=tuple(PriceRow.model_validate(dict(row)) for row in rows)), []
     except ValidationError as exc:

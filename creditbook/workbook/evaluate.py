@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
@@ -16,15 +16,10 @@ from creditbook.core.records import Issue
 from creditbook.data import default_policy
 from creditbook.workbook.cells import sheet_values_of
 from creditbook.workbook.decide import WorkbookInputs, application_of, decide
-from creditbook.workbook.openpyxl_adapter import (
-    append_audit,
-    freeze_formulas,
-    from_bytes,
-    load,
-    read_inputs,
-    write_approval,
-    write_sheet_values,
-)
+from creditbook.workbook.layout import APPROVAL_SHEET, AUDIT_SHEET
+from creditbook.workbook.openpyxl_adapter import from_bytes, write_sheet_values
+from creditbook.workbook.package_reader import read_file
+from creditbook.workbook.package_writer import Editor
 from creditbook.workbook.xlsm.build import template_bytes
 
 
@@ -44,16 +39,13 @@ def new_workbook(app: Application | None, template: bytes | None = None) -> byte
     return _save(wb)
 
 
-def inputs_of(wb: Workbook, path: Path) -> WorkbookInputs:
-    """Input values, read after the formulas among them are frozen to their results (in `wb`)."""
-    frozen = freeze_formulas(wb, path)
-    inputs = read_inputs(wb)
-    return replace(inputs, issues=(*frozen, *inputs.issues))
+def inputs_of(path: Path) -> WorkbookInputs:
+    """A workbook file's input values (a formula among them counts as its saved result)."""
+    return read_file(path)[1]
 
 
 def export_application(path: Path) -> tuple[Application | None, list[Issue]]:
-    wb = load(path, data_only=False)
-    return application_of(inputs_of(wb, path), default_policy())
+    return application_of(inputs_of(path), default_policy())
 
 
 @dataclass(frozen=True)
@@ -66,13 +58,13 @@ class Evaluated:
 def evaluate_workbook(
     path: Path, *, officials: Sequence[Policy], evaluated_by: str, evaluated_at: datetime
 ) -> Evaluated:
-    """Read a filled workbook, evaluate it, and return it with the Approval sheet and audit row."""
-    wb = load(path, data_only=False)
-    outcome = decide(
-        inputs_of(wb, path), officials, evaluated_at=evaluated_at, evaluated_by=evaluated_by
-    )
+    """Read a filled workbook, evaluate it, and return it with the Approval sheet and audit row;
+    every other part of the file keeps its bytes."""
+    book, inputs = read_file(path)
+    outcome = decide(inputs, officials, evaluated_at=evaluated_at, evaluated_by=evaluated_by)
     if outcome.plan is None:
         return Evaluated(None, outcome.issues, None)
-    write_approval(wb, outcome.plan)
-    append_audit(wb, outcome.audit_row)
-    return Evaluated(outcome.decision, outcome.issues, _save(wb))
+    editor = Editor(book)
+    editor.write_plan(APPROVAL_SHEET, outcome.plan)
+    editor.append_row(AUDIT_SHEET, outcome.audit_row)
+    return Evaluated(outcome.decision, outcome.issues, editor.to_bytes())

@@ -1,6 +1,7 @@
 """The audit snapshot of an evaluated workbook, read with calamine (Rust): many files, fast.
 
-Reads the same hidden columns as `creditbook.workbook.openpyxl_adapter.read_snapshot` (openpyxl), for the register.
+Reads the same hidden columns as `creditbook.workbook.package_reader.read_snapshot` (what verify
+uses), for the register.
 Empty cells come back as None, whole numbers as float (as openpyxl gives them from a data cell).
 """
 

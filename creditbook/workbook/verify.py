@@ -24,11 +24,10 @@ from creditbook.core.records import Issue, Lang, Text, format_path, text
 from creditbook.data import default_prices
 from creditbook.workbook.cells import Assembled
 from creditbook.workbook.decide import application_of, policy_status
-from creditbook.workbook.evaluate import inputs_of
 from creditbook.workbook.file_io import InputError
 from creditbook.workbook.flatten import EMPTY_LIST, EMPTY_MAP, flatten
 from creditbook.workbook.layout import INPUT_SHEETS, POLICY_SHEET
-from creditbook.workbook.openpyxl_adapter import load, read_snapshot
+from creditbook.workbook.package_reader import read_file, read_snapshot
 
 Status = Literal["unchanged", "changed", "never_evaluated", "unreadable"]
 PolicyKind = Literal["official", "edited", "unknown"]
@@ -91,13 +90,12 @@ class Verification:
 def verify_file(path: Path, officials: Sequence[Policy]) -> Verification:
     """Compare the inputs now in a workbook with the audit snapshot its evaluation left."""
     try:
-        wb = load(path, data_only=False)
-        inputs = inputs_of(wb, path)
+        book, inputs = read_file(path)
+        snapshot = read_snapshot(book)
     except InputError as exc:
         return Verification(path, "unreadable", None, issues=tuple(exc.issues))
-    used = inputs.policy or (None if POLICY_SHEET in wb.sheetnames else officials[0])
+    used = inputs.policy or (None if POLICY_SHEET in book.sheet_names else officials[0])
     policy = None if used is None else _policy_check(used, officials)
-    snapshot = read_snapshot(wb)
     if "audit.fingerprint" not in snapshot:
         return Verification(path, "never_evaluated", policy)
     app, issues = application_of(inputs, officials[0])

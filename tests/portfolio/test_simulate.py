@@ -18,6 +18,7 @@ import pytest
 import yaml
 from cli_run import run_creditbook
 from openpyxl import load_workbook
+from openpyxl_reader import read_policy_rows
 
 from creditbook.core.assess import parse_and_validate
 from creditbook.core.engine import evaluate
@@ -30,7 +31,6 @@ from creditbook.portfolio.columns import Unsupported
 from creditbook.portfolio.frames import facts_frame, spend_frame
 from creditbook.portfolio.simulate import read_portfolio, simulate
 from creditbook.portfolio.vectorised import decision_figures, evaluate_frame
-from creditbook.workbook.openpyxl_adapter import read_policy_rows
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE_WORKBOOKS = ROOT / "workbook" / "examples"

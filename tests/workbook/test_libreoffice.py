@@ -183,10 +183,23 @@ def test_a_formula_typed_into_an_input_cell_is_read_through_its_cached_value(
     assert [issue.location for issue in evaluated.issues if "=1000*120" in issue.message.en] == [
         cell
     ]
+    warned = [i.message.en for i in evaluated.issues if "=1000*120" in i.message.en]
+    assert warned == [
+        "the formula =1000*120 was evaluated as its result 120000; the audit snapshot keeps that value"
+    ]
     output = tmp_path / "evaluated.xlsx"
     output.write_bytes(evaluated.workbook)
-    frozen = openpyxl.load_workbook(output)[PROFILE.name][PROFILE.form.cell("requested_limit")]
-    assert (frozen.value, frozen.data_type) == (120000, "n")
+    # the input sheet is not rewritten: the formula stays, with the result the client saved ...
+    kept = openpyxl.load_workbook(output)[PROFILE.name][PROFILE.form.cell("requested_limit")]
+    assert (kept.value, kept.data_type) == ("=1000*120", "f")
+    cached = openpyxl.load_workbook(output, data_only=True)[PROFILE.name]
+    assert cached[PROFILE.form.cell("requested_limit")].value == 120000
+    # ... the audit snapshot holds the evaluated value, and verify reads the saved result again
+    approval = openpyxl.load_workbook(output)[APPROVAL_SHEET]
+    snapshot = {
+        row[0]: row[1] for row in approval.iter_rows(min_col=10, max_col=11, values_only=True)
+    }
+    assert snapshot["application.profile.requested_limit"] == 120000
     assert verify_file(output, officials([])).status == "unchanged"
 
 

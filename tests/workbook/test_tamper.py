@@ -9,6 +9,7 @@ from pathlib import Path
 import openpyxl
 import pytest
 from lo import convert, needs_soffice
+from openpyxl_reader import read_inputs
 from tamper import (
     EDIT_WEIGHTS,
     LISTED,
@@ -23,7 +24,6 @@ from tamper import (
 from creditbook.core.models import CostClass
 from creditbook.workbook.evaluate import export_application
 from creditbook.workbook.layout import INPUT_SHEETS, POLICY_SHEET, PRICES_SHEET
-from creditbook.workbook.openpyxl_adapter import read_inputs
 from creditbook.workbook.verify import verify_file
 
 # What a formula or paste-values leaves: 17 significant digits, the last ones binary noise.

@@ -16,6 +16,7 @@ import openpyxl
 import pytest
 from cli_run import run_creditbook
 from lo import convert, needs_soffice
+from openpyxl_reader import read_inputs
 from tamper import another_value, evaluate, input_cells, with_playbook
 
 from creditbook.core.labels import display
@@ -32,7 +33,6 @@ from creditbook.workbook.layout import (
     PRICES_TABLE,
     column_letter,
 )
-from creditbook.workbook.openpyxl_adapter import read_inputs
 from creditbook.workbook.session import officials
 from creditbook.workbook.verify import Verification, verify_file
 

@@ -13,6 +13,7 @@ from pathlib import Path
 import openpyxl
 import pytest
 from openpyxl.workbook.workbook import Workbook
+from openpyxl_reader import read_inputs, read_policy_rows
 
 from creditbook.core.models import Application
 from creditbook.core.policy import Policy
@@ -30,7 +31,7 @@ from creditbook.workbook.layout import (
     SHEETS,
     UDF_MODULE,
 )
-from creditbook.workbook.openpyxl_adapter import read_inputs, read_policy_rows, write_sheet_values
+from creditbook.workbook.openpyxl_adapter import write_sheet_values
 from creditbook.workbook.xlsm.build import build_workbook, reproducible
 
 ROOT = Path(__file__).resolve().parents[2]
