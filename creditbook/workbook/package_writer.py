@@ -143,7 +143,7 @@ class Editor:
             else 0
         )
         s = f' s="{xf}"' if xf else ""
-        if value is None:
+        if value is None or value == "":  # an empty text is a blank cell, as Excel stores it
             return f'<{p}c r="{ref}"{s}/>'.encode()
         if isinstance(value, str):
             if ILLEGAL_CHARACTERS_RE.search(value):  # as openpyxl refuses them
