@@ -12,16 +12,18 @@ from openpyxl.workbook.workbook import Workbook
 
 from creditbook.core.models import Application, Decision
 from creditbook.core.policy import Policy
-from creditbook.core.records import Issue
+from creditbook.core.records import Issue, warning
 from creditbook.data import default_policy
 from creditbook.workbook.cells import sheet_values_of
 from creditbook.workbook.decide import WorkbookInputs, application_of, decide
+from creditbook.workbook.layout import ANNEX_SHEET
 from creditbook.workbook.openpyxl_adapter import (
     append_audit,
     freeze_formulas,
     from_bytes,
     load,
     read_inputs,
+    write_annex,
     write_approval,
     write_sheet_values,
 )
@@ -56,6 +58,14 @@ def export_application(path: Path) -> tuple[Application | None, list[Issue]]:
     return application_of(inputs_of(wb, path), default_policy())
 
 
+NO_ANNEX_SHEET = warning(
+    (ANNEX_SHEET,),
+    "此工作簿由旧版模板创建，没有合同附表页：可用 creditbook annex 打印附表",
+    "this workbook comes from an older template without an Annex sheet: print the annex "
+    "with creditbook annex",
+)
+
+
 @dataclass(frozen=True)
 class Evaluated:
     decision: Decision | None
@@ -74,5 +84,8 @@ def evaluate_workbook(
     if outcome.plan is None:
         return Evaluated(None, outcome.issues, None)
     write_approval(wb, outcome.plan)
+    issues = outcome.issues
+    if outcome.annex is not None and not write_annex(wb, outcome.annex):
+        issues = (*issues, NO_ANNEX_SHEET)
     append_audit(wb, outcome.audit_row)
-    return Evaluated(outcome.decision, outcome.issues, _save(wb))
+    return Evaluated(outcome.decision, issues, _save(wb))

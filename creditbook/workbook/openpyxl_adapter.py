@@ -14,6 +14,7 @@ from openpyxl.cell.cell import Cell, MergedCell
 from openpyxl.utils.cell import range_boundaries
 from openpyxl.workbook.workbook import Workbook
 from openpyxl.worksheet.merge import MergedCellRange
+from openpyxl.worksheet.pagebreak import Break, RowBreak
 from openpyxl.worksheet.worksheet import Worksheet
 
 from creditbook.core.records import Issue, error, warning
@@ -29,6 +30,7 @@ from creditbook.workbook.decide import (
 from creditbook.workbook.file_io import refused, unreadable_workbook
 from creditbook.workbook.intake import check_workbook_file
 from creditbook.workbook.layout import (
+    ANNEX_SHEET,
     APPROVAL_SHEET,
     AUDIT_FIRST_COLUMN,
     AUDIT_HEADER_ROW,
@@ -245,7 +247,20 @@ def read_inputs(wb: Workbook) -> WorkbookInputs:
 
 def write_approval(wb: Workbook, plan: Plan) -> None:
     """Replace the Approval sheet's content with the plan (page setup and protection stay)."""
-    ws = wb[APPROVAL_SHEET]
+    write_plan(wb[APPROVAL_SHEET], plan)
+
+
+def write_annex(wb: Workbook, plan: Plan) -> bool:
+    """The contract annex on the Annex sheet; False when the workbook, made from an older
+    template, has none (the annex can still be printed with `creditbook annex`)."""
+    if ANNEX_SHEET not in wb.sheetnames:
+        return False
+    write_plan(wb[ANNEX_SHEET], plan)
+    return True
+
+
+def write_plan(ws: Worksheet, plan: Plan) -> None:
+    """Replace a sheet's content with a plan: cells, merges, heights, page breaks, print area."""
     for merged in list(ws.merged_cells.ranges):
         ws.unmerge_cells(str(merged))
     for cells in ws.iter_rows():
@@ -268,6 +283,7 @@ def write_approval(wb: Workbook, plan: Plan) -> None:
     for row, (key, value) in enumerate(plan.snapshot, start=1):
         ws.cell(row, SNAPSHOT_COLUMN, key)
         write_text_safe(ws.cell(row, SNAPSHOT_COLUMN + 1), value)
+    ws.row_breaks = RowBreak(brk=[Break(id=row) for row in plan.row_breaks])
     ws.print_area = plan.print_area
 
 
