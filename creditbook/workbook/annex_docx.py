@@ -9,11 +9,14 @@ from __future__ import annotations
 import io
 
 from docx import Document
+from docx.document import Document as DocumentObject
 from docx.enum.table import WD_TABLE_ALIGNMENT
 from docx.enum.text import WD_ALIGN_PARAGRAPH
 from docx.oxml.ns import qn
 from docx.shared import Mm, Pt, RGBColor
+from docx.styles.style import ParagraphStyle
 from docx.table import Table
+from docx.text.run import Run
 
 from creditbook.core.records import Lang, Text
 from creditbook.workbook.annex import Annex, Terms, numbered_title, shown
@@ -21,29 +24,38 @@ from creditbook.workbook.styles import FONT, GREY, NAVY
 
 
 def _font(
-    run_or_style: object, size: float, *, bold: bool = False, color: str | None = None
+    target: Run | ParagraphStyle, size: float, *, bold: bool = False, color: str = ""
 ) -> None:
-    font = run_or_style.font  # type: ignore[attr-defined]
+    """Our font, for Latin and for Chinese text (Word takes the East Asian font separately)."""
+    font = target.font
     font.name, font.size, font.bold = FONT, Pt(size), bold
     if color:
         font.color.rgb = RGBColor.from_string(color)
-    properties = run_or_style.element.get_or_add_rPr()  # type: ignore[attr-defined]
-    properties.get_or_add_rFonts().set(qn("w:eastAsia"), FONT)
+    target.element.get_or_add_rPr().get_or_add_rFonts().set(qn("w:eastAsia"), FONT)
 
 
-def _paragraph(document: object, value: str, size: float = 10.0, **look: object) -> None:
-    paragraph = document.add_paragraph()  # type: ignore[attr-defined]
-    if look.pop("centred", False):
+def _paragraph(
+    document: DocumentObject,
+    value: str,
+    size: float = 10.0,
+    *,
+    bold: bool = False,
+    color: str = "",
+    centred: bool = False,
+) -> None:
+    paragraph = document.add_paragraph()
+    if centred:
         paragraph.alignment = WD_ALIGN_PARAGRAPH.CENTER
     paragraph.paragraph_format.space_after = Pt(4)
     for index, line in enumerate(value.split("\n")):
         if index:
             paragraph.add_run().add_break()
-        _font(paragraph.add_run(line), size, **look)  # type: ignore[arg-type]
+        _font(paragraph.add_run(line), size, bold=bold, color=color)
 
 
-def _table(document: object, rows: list[list[str]], widths: list[float]) -> Table:
-    table: Table = document.add_table(rows=len(rows), cols=len(widths))  # type: ignore[attr-defined]
+def _table(document: DocumentObject, rows: list[list[str]], widths: list[float]) -> Table:
+    """A bordered table; in a four-column one the label columns are bold."""
+    table: Table = document.add_table(rows=len(rows), cols=len(widths))
     table.style = "Table Grid"
     table.alignment = WD_TABLE_ALIGNMENT.CENTER
     for row, values in zip(table.rows, rows, strict=True):
@@ -54,11 +66,11 @@ def _table(document: object, rows: list[list[str]], widths: list[float]) -> Tabl
                 if number:
                     paragraph.add_run().add_break()
                 _font(paragraph.add_run(line), 9.5, bold=index % 2 == 0 and len(widths) == 4)
-    document.add_paragraph()  # type: ignore[attr-defined]
+    document.add_paragraph()
     return table
 
 
-def _terms(document: object, terms: Terms, lang: Lang) -> None:
+def _terms(document: DocumentObject, terms: Terms, lang: Lang) -> None:
     cells = [[shown(label, lang), shown(value, lang)] for label, value in terms.rows]
     if not terms.pairs:
         _table(document, cells, [45, 125])
@@ -77,7 +89,9 @@ def annex_docx(annex: Annex, lang: Lang) -> bytes:
     section.page_width, section.page_height = Mm(210), Mm(297)
     section.left_margin = section.right_margin = Mm(20)
     section.top_margin = section.bottom_margin = Mm(18)
-    _font(document.styles["Normal"], 10)
+    normal = document.styles["Normal"]
+    assert isinstance(normal, ParagraphStyle)
+    _font(normal, 10)
     _paragraph(document, shown(annex.title, lang), 16, bold=True, color=NAVY, centred=True)
     _paragraph(document, shown(annex.preamble, lang))
     for number, clause in enumerate(annex.clauses, start=1):

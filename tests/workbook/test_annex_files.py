@@ -7,9 +7,11 @@ runs twice in all (evaluate --pdf, and one annex PDF).
 
 from __future__ import annotations
 
+import io
 import re
 import shutil
 import subprocess
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -19,6 +21,8 @@ from lo import needs_soffice
 from openpyxl import load_workbook
 
 from creditbook.workbook.annex import COLUMN_WIDTHS
+from creditbook.workbook.batch import officials
+from creditbook.workbook.evaluate import NO_ANNEX_SHEET, evaluate_workbook
 from creditbook.workbook.layout import ANNEX_SHEET, APPROVAL_SHEET
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -27,6 +31,7 @@ STEM = "state_owned_new"
 CUSTOMER = "中能智算（北京）科技有限公司"
 CODE = "91110000710935732K"
 A4 = (595, 842)  # points, rounded
+AT = datetime(2026, 12, 1, 9, 30, tzinfo=UTC)
 
 
 def pdftotext(pdf: Path) -> str:
@@ -157,3 +162,16 @@ def test_an_altered_snapshot_is_refused(evaluated: Path, tmp_path: Path) -> None
 def test_only_pdf_and_docx_are_written(evaluated: Path, tmp_path: Path) -> None:
     result = run_creditbook("annex", evaluated, "-o", tmp_path / "annex.txt", cwd=tmp_path)
     assert result.returncode == 2 and ".pdf" in result.stderr
+
+
+def test_a_workbook_from_an_older_template_is_evaluated_with_a_warning(tmp_path: Path) -> None:
+    older = tmp_path / "older.xlsm"
+    wb = load_workbook(EXAMPLES / f"{STEM}.xlsm", keep_vba=True)
+    wb.remove(wb[ANNEX_SHEET])
+    wb.save(older)
+    result = evaluate_workbook(
+        older, officials=officials(()), evaluated_by="tester", evaluated_at=AT
+    )
+    assert result.workbook is not None and result.decision is not None
+    assert NO_ANNEX_SHEET in result.issues
+    assert ANNEX_SHEET not in load_workbook(io.BytesIO(result.workbook)).sheetnames
