@@ -341,15 +341,22 @@ def _opening(decision: Decision, app: Application, policy: Policy) -> Clause | N
     return Clause(text("开通条件", "Conditions before opening"), (_enumerated(lead, items),))
 
 
-def _measures(rule: StopLossRule, last: bool) -> Text:
-    actions = [ACTIONS[action] for action in rule.actions]
+def _measures(rule: StopLossRule, last: bool, prepaid: bool) -> Text:
+    """What a step does and what restores service; the escalation after a trigger's last step
+    unless that is a hard stop. A prepaid customer cannot be moved to prepaid."""
+
+    def meant(values: Sequence[Action]) -> list[Action]:
+        return [a for a in values if not (prepaid and a is Action.SWITCH_TO_PREPAID)]
+
+    actions = [ACTIONS[action] for action in meant(rule.actions) or rule.actions]
     zh = "，".join(a.zh for a in actions) + "。"
     en = _capitalised("; ".join(a.en for a in actions)) + "."
     if not set(rule.actions) <= INFORM_ONLY:
         restored = _joined([RECOVERIES[value] for value in rule.recovery])
         zh, en = f"{zh}{restored.zh}后恢复。", f"{en} Restored on {restored.en}."
-    if last and rule.escalation and HARD_STOP.isdisjoint(rule.actions):
-        then = _joined([ACTIONS[action] for action in rule.escalation], "并", "and")
+    escalation = meant(rule.escalation)
+    if last and escalation and HARD_STOP.isdisjoint(rule.actions):
+        then = _joined([ACTIONS[action] for action in escalation], "并", "and")
         zh, en = f"{zh}持续未改善的，{then.zh}。", f"{en} If it persists, {then.en}."
     return text(zh, en)
 
@@ -387,7 +394,7 @@ def _service_measures(decision: Decision) -> Clause:
     )
     table = Terms(
         tuple(
-            (_threshold(rule, decision), _measures(rule, last[rule.trigger] is rule))
+            (_threshold(rule, decision), _measures(rule, last[rule.trigger] is rule, prepaid))
             for rule in shown
         ),
         pairs=False,

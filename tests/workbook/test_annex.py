@@ -65,6 +65,7 @@ def test_every_annex_states_the_terms_with_real_figures(stem: str) -> None:
     if decision.structure is Structure.PREPAID:
         assert "无（预付）" in zh and "逾期 ≥" not in zh and "额度使用率 ≥" not in zh
         assert "日消耗 ≥ 7 日均值 × 2" in zh
+        assert "转为预付" not in zh and "to prepaid" not in en  # it is prepaid already
         return
     limit = decision.approved_limit
     assert f"{money(limit, cur)}（{upper_amount(limit, cur)}）" in zh
