@@ -488,8 +488,8 @@ def annex_of(decision: Decision, app: Application, policy: Policy) -> Annex:
         signatures=(
             (text("甲方（盖章）", "Party A (seal)"), text("乙方（盖章）", "Party B (seal)")),
             (
-                text("法定代表人或授权代表（签字）", "Authorised signatory"),
-                text("法定代表人或授权代表（签字）", "Authorised signatory"),
+                text("授权代表（签字）", "Authorised signatory"),
+                text("授权代表（签字）", "Authorised signatory"),
             ),
             (text("日期", "Date"), text("日期", "Date")),
         ),
