@@ -20,6 +20,7 @@ from creditbook.core.plain_text import columns, render_decision, render_issues
 from creditbook.core.policy_check import run_examples
 from creditbook.core.records import Issue, Lang, error
 from creditbook.data import default_policy, example_applications, example_workbooks
+from creditbook.workbook.annex_file import write_annex_file
 from creditbook.workbook.batch import (
     FileResult,
     Job,
@@ -299,6 +300,19 @@ def cmd_verify(args: argparse.Namespace) -> int:
     return EXIT_OK if all(result.ok for result in results) else EXIT_INPUT
 
 
+def cmd_annex(args: argparse.Namespace) -> int:
+    """The contract annex of an evaluated workbook, as approved, to .pdf or .docx."""
+    if not write_annex_file(args.file, args.out, args.lang, officials(args.policy_files)):
+        print(
+            f"{args.out}: LibreOffice (soffice) 未安装，无法生成 PDF；可改为 .docx / "
+            "LibreOffice (soffice) is not installed, so no PDF can be made; write a .docx instead",
+            file=sys.stderr,
+        )
+        return EXIT_INPUT
+    print(f"written {args.out}")
+    return EXIT_OK
+
+
 def cmd_register(args: argparse.Namespace) -> int:
     """One row per evaluated workbook under the folders, with totals against the appetite."""
     from creditbook.portfolio import register  # pandas loads only for the portfolio commands
@@ -430,7 +444,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--in-place", action="store_true", help="update the input workbooks themselves"
     )
     evaluate.add_argument(
-        "--pdf", action="store_true", help="also render the Approval sheet to PDF"
+        "--pdf",
+        action="store_true",
+        help="also render the Approval sheet and the contract annex (NAME.pdf, NAME.annex.pdf)",
     )
     evaluate.add_argument(
         "--jobs", type=int, default=os.cpu_count() or 1, help="processes for many files"
@@ -475,7 +491,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     demo = commands.add_parser("demo", help="evaluate the bundled example workbooks")
     demo.add_argument("--out", type=Path, default=Path("creditbook-demo"))
-    demo.add_argument("--pdf", action="store_true", help="also render each Approval sheet to PDF")
+    demo.add_argument(
+        "--pdf", action="store_true", help="also render each approval and annex to PDF"
+    )
     demo.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
     common(demo)
     demo.set_defaults(run=cmd_demo)
@@ -493,6 +511,15 @@ def build_parser() -> argparse.ArgumentParser:
     doctor.add_argument("workbook", nargs="?", type=Path, help="a CreditReview workbook")
     doctor.add_argument("--lang", choices=("zh", "en", "both"), default="both")
     doctor.set_defaults(run=cmd_doctor)
+    annex = commands.add_parser(
+        "annex", help="print the contract annex of an evaluated workbook (.pdf or .docx)"
+    )
+    annex.add_argument("file", type=Path, help="an evaluated CreditReview workbook")
+    annex.add_argument("-o", "--out", type=Path, required=True, help="annex.pdf or annex.docx")
+    official_policies(annex)
+    annex.add_argument("--lang", choices=("zh", "en", "both"), default="both")
+    annex.set_defaults(run=cmd_annex)
+
     register = commands.add_parser("register", help="a register of evaluated workbooks in folders")
     register.add_argument("folders", nargs="+", type=Path, help="folders searched recursively")
     register.add_argument("-o", "--out", type=Path, required=True, help=".xlsx, .csv or .parquet")

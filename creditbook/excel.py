@@ -25,7 +25,8 @@ MAX_LISTED = 15  # problems listed in a message box; the rest are counted
 
 
 def evaluate() -> None:
-    """The Evaluate button: evaluate the calling workbook, write its Approval sheet and audit row."""
+    """The Evaluate button: evaluate the calling workbook, write its Approval and Annex sheets and
+    audit row."""
     evaluate_book(
         xw.Book.caller(),
         evaluated_at=datetime.now(UTC).replace(microsecond=0),
@@ -50,7 +51,7 @@ def evaluate_book(book: Book, *, evaluated_at: datetime, evaluated_by: str) -> O
             )
             book.app.alert(prompt, title=TITLE, mode="critical")
             return outcome
-        write_outcome(book, outcome.plan, outcome.audit_row)
+        write_outcome(book, outcome.plan, outcome.audit_row, outcome.annex)
         book.app.alert(summary(outcome.decision, outcome.issues), title=TITLE, mode="info")
         return outcome
     except Exception as failure:

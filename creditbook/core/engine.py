@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
-from creditbook import __version__
 from creditbook.core.authority import approvals_of
 from creditbook.core.conditions import show
 from creditbook.core.fingerprint import audit_hashes
@@ -43,6 +42,7 @@ from creditbook.core.prices import PriceTable
 from creditbook.core.records import Issue, Text, text
 from creditbook.core.scoring import TierChoice, facts_of, score_of, tier_of
 from creditbook.core.spend import DAYS_PER_MONTH, Spend, spend_of
+from creditbook.version import __version__
 
 
 def ramp_of(

@@ -43,3 +43,43 @@ def quantity(value: Decimal, unit: str, currency: Currency) -> str:
     if unit == "ratio":
         return percent(value)
     return f"{value.normalize():f}"
+
+
+CURRENCY_NAMES_ZH = {Currency.CNY: "人民币", Currency.USD: "美元"}
+UPPER_DIGITS = "零壹贰叁肆伍陆柒捌玖"
+UPPER_PLACES = ("", "拾", "佰", "仟")
+UPPER_GROUPS = ("", "万", "亿", "万亿")
+
+
+def _upper_whole(number: int) -> str:
+    """123450 → 壹拾贰万叁仟肆佰伍拾: one 零 for each run of zeros between two digits."""
+    digits = str(number)
+    out: list[str] = []
+    zero = False
+    for index, char in enumerate(digits):
+        place = len(digits) - 1 - index
+        if char == "0":
+            zero = True
+        else:
+            if zero and out:
+                out.append("零")
+            zero = False
+            out.append(UPPER_DIGITS[int(char)] + UPPER_PLACES[place % 4])
+        if place % 4 == 0 and place and int(digits[max(0, index - 3) : index + 1]):
+            out.append(UPPER_GROUPS[place // 4])
+    return "".join(out) or "零"
+
+
+def upper_amount(amount: Decimal, currency: Currency) -> str:
+    """An amount in Chinese capital numerals, as a contract writes it: 人民币捌拾万元整."""
+    whole, fraction = divmod(int(cents(amount) * 100), 100)
+    jiao, fen = divmod(fraction, 10)
+    name = CURRENCY_NAMES_ZH[currency]
+    if not fraction:
+        return f"{name}{_upper_whole(whole)}元整"
+    shown = f"{name}{_upper_whole(whole)}元" if whole else name
+    if jiao:
+        shown += f"{UPPER_DIGITS[jiao]}角"
+    elif whole:
+        shown += "零"
+    return f"{shown}{UPPER_DIGITS[fen]}分" if fen else f"{shown}整"

@@ -188,6 +188,18 @@ class PrepaidAdvice(Frozen):
     recharge_days: Annotated[int, Field(gt=0)]
 
 
+DEFAULT_ANNEX_VALIDITY_MONTHS = 12
+
+
+class Lender(Frozen):
+    """Our company as the contract annex names it: 乙方, the provider of the service, and how long
+    a signed annex holds (the review date comes first; a review that changes the terms issues a
+    new annex)."""
+
+    name: Text
+    credit_code: str | None = None
+    address: Text | None = None
+    annex_validity_months: Annotated[int, Field(ge=1, le=60)] = DEFAULT_ANNEX_VALIDITY_MONTHS
 
 
 class Pricing(Frozen):
@@ -245,6 +257,7 @@ class Policy(Frozen):
     playbook_limits: Annotated[dict[Trigger, PlaybookLimit], AfterValidator(_every_trigger)]
     final_escalation: dict[Trigger, tuple[Action, ...]]
     approval_authority: Authority
+    lender: Lender | None = None  # None: the annex leaves our company's name to be filled in
     examples: Examples | None = None
 
     @model_validator(mode="after")
@@ -269,9 +282,11 @@ class Policy(Frozen):
 
     def content_hash(self) -> str:
         """sha256 of the canonical rules; worked examples are documentation, not rules. Pricing at
-        its defaults is left out, so a policy hashed before that block existed keeps its hash."""
-        default_pricing = {"pricing"} if self.pricing == Pricing() else set()
-        return content_hash(self, exclude={"examples", *default_pricing})
+        its defaults and a missing lender are left out, so a policy hashed before those blocks
+        existed keeps its hash. The lender is hashed: the annex a customer signs names it."""
+        absent = {"pricing"} if self.pricing == Pricing() else set()
+        absent |= {"lender"} if self.lender is None else set()
+        return content_hash(self, exclude={"examples", *absent})
 
 
 def policy_problems(policy: Policy) -> list[str]:
@@ -366,4 +381,3 @@ def _authority_problems(authority: Authority) -> list[str]:
 
 def parse_policy(text: str) -> Policy:
     return Policy.model_validate(yaml.safe_load(text))
-

@@ -68,6 +68,7 @@ class Plan:
     snapshot: list[tuple[str, CellValue]] = field(default_factory=list)
     row_breaks: list[int] = field(default_factory=list)
     title_rows: tuple[int, int] | None = None
+    column_widths: tuple[float, ...] = COLUMN_WIDTHS  # columns B onwards
 
     @property
     def width(self) -> int:

@@ -8,7 +8,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
@@ -20,7 +20,7 @@ from creditbook.core.models import Decision
 from creditbook.core.records import Issue, error
 from creditbook.workbook.evaluate import evaluate_workbook
 from creditbook.workbook.file_io import InputError, write_atomic
-from creditbook.workbook.layout import APPROVAL_SHEET
+from creditbook.workbook.layout import ANNEX_SHEET, APPROVAL_SHEET
 from creditbook.workbook.session import officials
 
 
@@ -31,6 +31,7 @@ class FileResult:
     decision: Decision | None
     issues: tuple[Issue, ...]
     pdf: Path | None = None
+    annex_pdf: Path | None = None
     failed_unexpectedly: bool = False  # a bug, not a problem with the file: the CLI exits 1
 
 
@@ -78,7 +79,7 @@ def _evaluate(job: Job) -> FileResult:
     except OSError as exc:
         return _not_written(job, job.target, exc, "无法写入", "cannot write")
     try:
-        pdf = approval_pdf(job.target, job.target.parent) if job.pdf else None
+        pdfs = document_pdfs(job.target, job.target.parent) if job.pdf else {}
     except OSError as exc:
         zh, en = _reasons(exc)
         issue = error(
@@ -87,7 +88,14 @@ def _evaluate(job: Job) -> FileResult:
             f"cannot write the PDF: {en} — the evaluated workbook was written to {job.target}",
         )
         return FileResult(job.source, job.target, None, (issue,))
-    return FileResult(job.source, job.target, result.decision, result.issues, pdf)
+    return FileResult(
+        job.source,
+        job.target,
+        result.decision,
+        result.issues,
+        pdfs.get(APPROVAL_SHEET),
+        pdfs.get(ANNEX_SHEET),
+    )
 
 
 def _not_written(job: Job, where: Path, exc: OSError, failed_zh: str, failed_en: str) -> FileResult:
@@ -154,17 +162,42 @@ def terminal_progress(done: int, total: int, result: FileResult) -> None:
 
 def approval_pdf(workbook: Path, out_dir: Path) -> Path | None:
     """The Approval sheet rendered by LibreOffice, when it is installed (None otherwise)."""
+    return sheet_pdfs(workbook, {APPROVAL_SHEET: out_dir / f"{workbook.stem}.pdf"}).get(
+        APPROVAL_SHEET
+    )
+
+
+def document_pdfs(workbook: Path, out_dir: Path) -> dict[str, Path]:
+    """NAME.pdf (the Approval sheet) and NAME.annex.pdf (the Annex sheet, when the workbook has
+    one), in one LibreOffice run; empty when LibreOffice is not installed."""
+    return sheet_pdfs(
+        workbook,
+        {
+            APPROVAL_SHEET: out_dir / f"{workbook.stem}.pdf",
+            ANNEX_SHEET: out_dir / f"{workbook.stem}.annex.pdf",
+        },
+    )
+
+
+def sheet_pdfs(workbook: Path, targets: Mapping[str, Path]) -> dict[str, Path]:
+    """Each sheet named in `targets` (that the workbook has) rendered alone to its PDF by one
+    LibreOffice run; the sheets rendered, or nothing when LibreOffice is not installed."""
     soffice = shutil.which("soffice")
     if soffice is None:
-        return None
+        return {}
     with tempfile.TemporaryDirectory() as scratch:
-        single = Path(scratch) / f"{workbook.stem}.xlsm"
         wb = load_workbook(workbook, keep_vba=True)
-        for ws in wb.worksheets:
-            if ws.title != APPROVAL_SHEET:
-                ws.sheet_state = "hidden"
-        wb.active = wb.sheetnames.index(APPROVAL_SHEET)
-        wb.save(single)
+        singles = {}
+        areas = {ws.title: ws.print_area for ws in wb.worksheets}
+        for sheet in (name for name in targets if name in wb.sheetnames):
+            for ws in wb.worksheets:  # LibreOffice prints a hidden sheet that has a print area
+                shown = ws.title == sheet
+                ws.sheet_state = "visible" if shown else "hidden"
+                ws.sheet_view.tabSelected = shown
+                ws.print_area = areas[ws.title] if shown else None
+            wb.active = wb.sheetnames.index(sheet)
+            singles[sheet] = Path(scratch) / f"{targets[sheet].stem}.xlsm"
+            wb.save(singles[sheet])
         profile = Path(scratch, "profile").as_uri()
         command = [
             soffice,
@@ -175,7 +208,7 @@ def approval_pdf(workbook: Path, out_dir: Path) -> Path | None:
             "pdf",
             "--outdir",
             scratch,
-            str(single),
+            *map(str, singles.values()),
         ]
         subprocess.run(
             command,
@@ -184,9 +217,10 @@ def approval_pdf(workbook: Path, out_dir: Path) -> Path | None:
             check=False,
             env={**os.environ, "HOME": scratch},
         )
-        rendered = Path(scratch) / f"{workbook.stem}.pdf"
-        if not rendered.exists():
-            return None
-        target = out_dir / rendered.name
-        write_atomic(target, rendered.read_bytes())
-        return target
+        written = {}
+        for sheet, single in singles.items():
+            rendered = single.with_suffix(".pdf")
+            if rendered.exists():
+                write_atomic(targets[sheet], rendered.read_bytes())
+                written[sheet] = targets[sheet]
+        return written

@@ -21,6 +21,7 @@ from creditbook.core.policy import Policy
 from creditbook.core.prices import PriceRow, PriceTable
 from creditbook.core.records import Issue, Lang, error, format_path, has_errors, text
 from creditbook.data import default_prices
+from creditbook.workbook.annex import annex_of, annex_plan
 from creditbook.workbook.approval import Plan, PolicyStatus, approval_plan, audit_row
 from creditbook.workbook.cells import (
     Assembled,
@@ -226,12 +227,13 @@ def policy_status(used: Policy, officials: Sequence[Policy]) -> PolicyStatus:
 
 @dataclass(frozen=True)
 class Outcome:
-    """A decision with the Approval plan and AuditLog row to write; or only the issues."""
+    """A decision with the Approval and Annex plans and AuditLog row to write; or only the issues."""
 
     issues: tuple[Issue, ...]
     decision: Decision | None = None
     plan: Plan | None = None
     audit_row: tuple[CellValue, ...] = ()
+    annex: Plan | None = None
 
 
 def decide(
@@ -248,11 +250,13 @@ def decide(
         return Outcome(tuple(issues))
     policy, prices = inputs.policy or officials[0], inputs.prices or default_prices()
     decision = evaluate(app, policy, prices, evaluated_at=evaluated_at, issues=issues)
+    lang = lang or inputs.language or "both"
     plan = approval_plan(
         decision,
         app,
         policy=policy_status(policy, officials),
         evaluated_by=evaluated_by,
-        lang=lang or inputs.language or "both",
+        lang=lang,
     )
-    return Outcome(tuple(issues), decision, plan, audit_row(decision, evaluated_by))
+    annex = annex_plan(annex_of(decision, app, policy), lang)
+    return Outcome(tuple(issues), decision, plan, audit_row(decision, evaluated_by), annex)

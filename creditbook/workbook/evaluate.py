@@ -16,7 +16,7 @@ from creditbook.core.records import Issue
 from creditbook.data import default_policy
 from creditbook.workbook.cells import sheet_values_of
 from creditbook.workbook.decide import WorkbookInputs, application_of, decide
-from creditbook.workbook.layout import APPROVAL_SHEET, AUDIT_SHEET
+from creditbook.workbook.layout import ANNEX_SHEET, APPROVAL_SHEET, AUDIT_SHEET
 from creditbook.workbook.openpyxl_adapter import from_bytes, write_sheet_values
 from creditbook.workbook.package_reader import read_file
 from creditbook.workbook.package_writer import Editor
@@ -48,6 +48,7 @@ def export_application(path: Path) -> tuple[Application | None, list[Issue]]:
     return application_of(inputs_of(path), default_policy())
 
 
+
 @dataclass(frozen=True)
 class Evaluated:
     decision: Decision | None
@@ -66,5 +67,7 @@ def evaluate_workbook(
         return Evaluated(None, outcome.issues, None)
     editor = Editor(book)
     editor.write_plan(APPROVAL_SHEET, outcome.plan)
+    if outcome.annex is not None:  # a workbook from an older template gets the sheet added
+        editor.write_plan(ANNEX_SHEET, outcome.annex)
     editor.append_row(AUDIT_SHEET, outcome.audit_row)
     return Evaluated(outcome.decision, outcome.issues, editor.to_bytes())

@@ -412,6 +412,7 @@ STOP_LOSS = InputSheet(
 
 INPUT_SHEETS: tuple[InputSheet, ...] = (PROFILE, CONSUMPTION, BUFFERS, STOP_LOSS)
 POLICY_SHEET, PRICES_SHEET, APPROVAL_SHEET, AUDIT_SHEET = "Policy", "Prices", "Approval", "AuditLog"
+ANNEX_SHEET = "Annex"  # the contract annex (合同附表) the customer signs
 LISTS_SHEET, CONF_SHEET = "Lists", "xlwings.conf"
 # Every sheet in workbook order with its VBA code name (one document module each).
 SHEETS: tuple[tuple[str, str], ...] = (
@@ -419,6 +420,7 @@ SHEETS: tuple[tuple[str, str], ...] = (
     (POLICY_SHEET, "shPolicy"),
     (PRICES_SHEET, "shPrices"),
     (APPROVAL_SHEET, "shApproval"),
+    (ANNEX_SHEET, "shAnnex"),
     (AUDIT_SHEET, "shAuditLog"),
     (LISTS_SHEET, "shLists"),
     (CONF_SHEET, "shXlwingsConf"),

@@ -25,7 +25,7 @@ from openpyxl.utils.cell import column_index_from_string
 from openpyxl.utils.datetime import to_excel
 from openpyxl.utils.exceptions import IllegalCharacterError
 
-from creditbook.workbook.approval import COLUMN_WIDTHS, FIRST_COLUMN, SNAPSHOT_COLUMN, Plan
+from creditbook.workbook.approval import FIRST_COLUMN, SNAPSHOT_COLUMN, Plan
 from creditbook.workbook.cells import CellValue
 from creditbook.workbook.layout import (
     APPROVAL_SHEET,
@@ -196,7 +196,7 @@ class Editor:
         p = self.prefix
         owned = {
             "dimension": self._dimension(rows),
-            "cols": self._cols(bool(plan.snapshot)),
+            "cols": self._cols(plan),
             "sheetData": self._sheet_data(rows, heights),
             "mergeCells": (
                 f'<{p}mergeCells count="{len(merges)}">'
@@ -230,11 +230,11 @@ class Editor:
         left, right = min(c for _, c in filled), max(c for _, c in filled)
         return f'<{self.prefix}dimension ref="{column_letter(left)}{top}:{column_letter(right)}{bottom}"/>'.encode()
 
-    def _cols(self, snapshot: bool) -> bytes:
+    def _cols(self, plan: Plan) -> bytes:
         p = self.prefix
         widths = [(1, 2.0, False)]
-        widths += [(FIRST_COLUMN + i, width, False) for i, width in enumerate(COLUMN_WIDTHS)]
-        if snapshot:
+        widths += [(FIRST_COLUMN + i, width, False) for i, width in enumerate(plan.column_widths)]
+        if plan.snapshot:
             widths += [(SNAPSHOT_COLUMN, 13.0, True), (SNAPSHOT_COLUMN + 1, 13.0, True)]
         cols = "".join(
             f'<{p}col min="{n}" max="{n}" width="{width:g}" customWidth="1"'

@@ -43,6 +43,10 @@ FORMATS: dict[str, Format] = {
     "cb_text": Format(wrap=True, border=True),
     "cb_alert": Format(bold=True, color=RED, wrap=True, border=True),
     "cb_small": Format(size=8, color=GREY, wrap=True),
+    # The contract annex: a centred title, clause headings, clause text without boxes.
+    "cb_annex_title": Format(size=16, bold=True, color=NAVY, wrap=True, horizontal="center"),
+    "cb_clause_title": Format(size=11, bold=True, color=NAVY, vertical="bottom"),
+    "cb_clause": Format(wrap=True, vertical="top"),
     "cb_badge_approve": Format(
         size=14, bold=True, color="FFFFFF", fill="2E7D32", horizontal="center"
     ),

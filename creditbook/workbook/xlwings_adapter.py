@@ -28,6 +28,7 @@ from creditbook.workbook.decide import (
     price_rows,
 )
 from creditbook.workbook.layout import (
+    ANNEX_SHEET,
     APPROVAL_SHEET,
     AUDIT_FIRST_COLUMN,
     AUDIT_HEADER_ROW,
@@ -267,12 +268,18 @@ def read_inputs(book: Book) -> WorkbookInputs:
 # ------------------------------------------------------------------------ writing
 
 
-def write_outcome(book: Book, plan: Plan, audit_row: Sequence[CellValue]) -> None:
-    """The Approval sheet and the audit row; on any failure the sheet keeps only an error banner."""
+def write_outcome(
+    book: Book, plan: Plan, audit_row: Sequence[CellValue], annex: Plan | None = None
+) -> None:
+    """The Approval sheet, the Annex sheet (when the workbook has one) and the audit row; on any
+    failure the Approval sheet keeps only an error banner."""
     approval = book.sheets[APPROVAL_SHEET]
     with _unprotected(approval):
         try:
             write_approval(approval, plan)
+            if annex is not None and ANNEX_SHEET in book.sheet_names:
+                with _unprotected(book.sheets[ANNEX_SHEET]):
+                    write_approval(book.sheets[ANNEX_SHEET], annex)
             audit = book.sheets[AUDIT_SHEET]
             with _unprotected(audit):
                 append_audit(audit, audit_row)
@@ -282,7 +289,8 @@ def write_outcome(book: Book, plan: Plan, audit_row: Sequence[CellValue]) -> Non
 
 
 def write_approval(sheet: Sheet, plan: Plan) -> None:
-    """Replace the Approval sheet's content with the plan: the cells `xlsx.write_approval` writes."""
+    """Replace a sheet's content with the plan (the Approval's, or the Annex's): the cells
+    `openpyxl_adapter.write_plan` writes."""
     previous_rows = sheet.used_range.last_cell.row
     sheet.clear()
     if previous_rows > len(plan.lines):
@@ -316,9 +324,10 @@ def write_approval(sheet: Sheet, plan: Plan) -> None:
         for address in _addresses(_areas(positions)):
             sheet.range(address).row_height = height
     key, value = column_letter(SNAPSHOT_COLUMN), column_letter(SNAPSHOT_COLUMN + 1)
-    sheet.range(f"{key}1:{value}{len(plan.snapshot)}").value = [
-        [_excel_value(path), _excel_value(cell)] for path, cell in plan.snapshot
-    ]
+    if plan.snapshot:
+        sheet.range(f"{key}1:{value}{len(plan.snapshot)}").value = [
+            [_excel_value(path), _excel_value(cell)] for path, cell in plan.snapshot
+        ]
     sheet.page_setup.print_area = plan.print_area
 
 
@@ -514,4 +523,3 @@ def _addresses(areas: Iterable[Area]) -> Iterator[str]:
         chunk = f"{chunk},{area}" if chunk else area
     if chunk:
         yield chunk
-

@@ -456,9 +456,9 @@ def test_pdf_is_written_next_to_the_output(tmp_path: Path) -> None:
     out = tmp_path / "out"
     result = run_evaluate(source, "--out", out, "--pdf", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
-    pdf = out / "listed_company.pdf"
-    assert sorted(p.name for p in out.iterdir()) == [pdf.name, LISTED]
-    assert pdf.read_bytes().startswith(b"%PDF")
+    pdf, annex = out / "listed_company.pdf", out / "listed_company.annex.pdf"
+    assert sorted(p.name for p in out.iterdir()) == [annex.name, pdf.name, LISTED]
+    assert pdf.read_bytes().startswith(b"%PDF") and annex.read_bytes().startswith(b"%PDF")
     text = subprocess.run(
         ["pdftotext", "-raw", str(pdf), "-"], capture_output=True, text=True, check=True
     ).stdout

@@ -24,6 +24,7 @@ from creditbook.excel import MAX_LISTED, check_book, evaluate_book, problems
 from creditbook.workbook.approval import FIRST_COLUMN, LAST_COLUMN, SNAPSHOT_COLUMN
 from creditbook.workbook.evaluate import evaluate_workbook
 from creditbook.workbook.layout import (
+    ANNEX_SHEET,
     APPROVAL_SHEET,
     AUDIT_HEADER_ROW,
     AUDIT_SHEET,
@@ -38,11 +39,12 @@ LISTED = ROOT / "workbook" / "examples" / "listed_company.xlsm"
 AT = datetime(2026, 12, 1, 9, 30, tzinfo=UTC)
 BY = "tester"
 # Calls to Excel per evaluation, whatever the length of the application. Measured on the example
-# workbooks: 10 reads (one per input block, Policy extent + rows, Prices, the Approval and AuditLog
-# extents) and 45-46 writes (values 2, formats about 30, merges 2, row heights about 7, protection 4,
-# audit row 1, clear and print area 2). A per-cell writer would need thousands.
+# workbooks: 11 reads (one per input block, Policy extent + rows, Prices, the Approval, Annex and
+# AuditLog extents) and 78-80 writes: the Approval 45-47 (values 2, formats about 30, merges 2, row
+# heights about 7, protection 4, audit row 1, clear and print area 2) and the Annex 32-33 (the same
+# kinds of call for its clauses, with its own protection). A per-cell writer would need thousands.
 READS_BUDGET = 12
-WRITES_BUDGET = 52
+WRITES_BUDGET = 88
 
 
 def evaluated(source: Path | bytes, **fake: Any) -> tuple[FakeBook, Any]:
@@ -122,11 +124,14 @@ def test_live_approval_is_the_file_approval(path: Path) -> None:
     live_wb = book.saved()
 
     assert outcome.decision == result.decision
-    live, filed = live_wb[APPROVAL_SHEET], file_wb[APPROVAL_SHEET]
-    rows = len(outcome.plan.lines)
-    assert values(live) == values(filed)
-    assert layout(live, rows) == layout(filed, rows)
-    assert looks(live, rows) == looks(filed, rows)
+    assert outcome.annex is not None
+    for sheet, plan in ((APPROVAL_SHEET, outcome.plan), (ANNEX_SHEET, outcome.annex)):
+        live, filed = live_wb[sheet], file_wb[sheet]
+        rows = len(plan.lines)
+        assert values(live) == values(filed), sheet
+        assert layout(live, rows) == layout(filed, rows), sheet
+        assert looks(live, rows) == looks(filed, rows), sheet
+    assert live_wb[ANNEX_SHEET].protection.sheet
     assert audit_rows(live_wb[AUDIT_SHEET]) == audit_rows(file_wb[AUDIT_SHEET])
     assert live.protection.sheet and live_wb[AUDIT_SHEET].protection.sheet
     assert "Decision" in last_alert(book)

@@ -18,12 +18,14 @@ from openpyxl.worksheet.worksheet import Worksheet
 from creditbook.core.policy import Policy
 from creditbook.core.prices import PRICE_COLUMNS, PriceTable
 from creditbook.core.records import Text, text
+from creditbook.workbook import annex
 from creditbook.workbook.approval import COLUMN_WIDTHS as APPROVAL_WIDTHS
 from creditbook.workbook.approval import FIRST_COLUMN as APPROVAL_FIRST_COLUMN
 from creditbook.workbook.approval import SNAPSHOT_COLUMN
 from creditbook.workbook.cells import CellValue, SheetValues, table_values
 from creditbook.workbook.flatten import flatten
 from creditbook.workbook.layout import (
+    ANNEX_SHEET,
     APPROVAL_SHEET,
     AUDIT_COLUMNS,
     AUDIT_FIRST_COLUMN,
@@ -381,6 +383,7 @@ def _output_sheets(wb: Workbook) -> None:
         approval.column_dimensions[column_letter(column)].hidden = True
     approval.protection.sheet = True
     _print_setup(approval, landscape=False, title_rows="1:1")
+    _annex_sheet(wb)
     audit = wb.create_sheet(AUDIT_SHEET)
     _title(
         audit,
@@ -397,6 +400,29 @@ def _output_sheets(wb: Workbook) -> None:
     audit.freeze_panes = f"A{AUDIT_HEADER_ROW + 1}"
     audit.protection.sheet = True
     _print_setup(audit, landscape=True, title_rows=f"{AUDIT_HEADER_ROW}:{AUDIT_HEADER_ROW}")
+
+
+def _annex_sheet(wb: Workbook) -> None:
+    """The contract annex: protected like the Approval sheet, A4 portrait, no print titles."""
+    ws = wb.create_sheet(ANNEX_SHEET)
+    _title(
+        ws,
+        text("合同附表 · 授信条款", "Contract annex · Credit terms"),
+        text(
+            "在功能区点击“评估”生成供客户签署的合同附表。",
+            "Press Evaluate on the ribbon to produce the annex the customer signs.",
+        ),
+        len(annex.COLUMN_WIDTHS),
+    )
+    for index, width in enumerate(annex.COLUMN_WIDTHS):
+        ws.column_dimensions[column_letter(APPROVAL_FIRST_COLUMN + index)].width = width
+    ws.protection.sheet = True
+    _print_setup(ws, landscape=False)
+    ws.page_margins.left = ws.page_margins.right = annex.MARGIN_SIDE
+    ws.page_margins.top = ws.page_margins.bottom = annex.MARGIN_TOP
+    footer = ws.oddFooter
+    assert footer is not None
+    footer.center.text = "&P / &N"  # no sheet name: the customer signs this page
 
 
 def _conf_sheet(wb: Workbook) -> None:
