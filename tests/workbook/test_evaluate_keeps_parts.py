@@ -16,14 +16,24 @@ from cli_run import run_creditbook, run_evaluate
 from excel_parts import with_excel_parts
 from lo import convert, needs_soffice
 
-from creditbook.workbook.layout import APPROVAL_SHEET, AUDIT_HEADER_ROW, AUDIT_SHEET
+from creditbook.workbook.layout import ANNEX_SHEET, APPROVAL_SHEET, AUDIT_HEADER_ROW, AUDIT_SHEET
+from creditbook.workbook.xlsm.opc import Package
 
 ROOT = Path(__file__).resolve().parents[2]
 LISTED = ROOT / "workbook" / "examples" / "listed_company.xlsm"
-# What evaluate owns here: the Approval and AuditLog sheets, the formats it appends, the print area
+
+
+def part_of(sheet: str) -> str:
+    """The worksheet part the example's sheet of that name is stored in."""
+    found = next(s.part for s in Package(LISTED.read_bytes()).sheets() if s.name == sheet)
+    assert found is not None
+    return found
+
+
+# What evaluate owns here: the Approval, Annex and AuditLog sheets, the formats it appends, the
+# print areas
 OWNED = {
-    "xl/worksheets/sheet7.xml",
-    "xl/worksheets/sheet8.xml",
+    *(part_of(sheet) for sheet in (APPROVAL_SHEET, ANNEX_SHEET, AUDIT_SHEET)),
     "xl/styles.xml",
     "xl/workbook.xml",
 }
@@ -35,7 +45,7 @@ def members(path: Path) -> dict[str, bytes]:
 
 
 def audit_row_xml(path: Path, row: int) -> bytes:
-    sheet = members(path)["xl/worksheets/sheet8.xml"]
+    sheet = members(path)[part_of(AUDIT_SHEET)]
     start = sheet.index(f'<row r="{row}"'.encode())
     return sheet[start : sheet.index(b"</row>", start) + len(b"</row>")]
 
@@ -53,7 +63,7 @@ def assert_only_owned_changed(before: Path, after: Path) -> None:
     assert list(new) == list(old), "members added, dropped or reordered"
     changed = {name for name in old if old[name] != new[name]}
     assert changed <= OWNED, f"rewritten although not ours: {sorted(changed - OWNED)}"
-    assert changed >= {"xl/worksheets/sheet7.xml", "xl/worksheets/sheet8.xml"}
+    assert changed >= {part_of(APPROVAL_SHEET), part_of(AUDIT_SHEET)}
     for name in changed:
         ET.fromstring(new[name])  # the owned parts are well-formed XML
 
