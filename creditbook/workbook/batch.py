@@ -15,14 +15,16 @@ from datetime import datetime
 from pathlib import Path
 
 from openpyxl import load_workbook
+from openpyxl.workbook.workbook import Workbook
 
 from creditbook.core.models import Decision
 from creditbook.core.policy import Policy
-from creditbook.core.records import Issue, error
+from creditbook.core.records import Issue, Lang, error, text
 from creditbook.data import default_policy
 from creditbook.workbook.evaluate import evaluate_workbook
 from creditbook.workbook.file_io import InputError, read_policy, write_atomic
 from creditbook.workbook.layout import APPROVAL_SHEET
+from creditbook.workbook.openpyxl_adapter import read_snapshot
 
 
 @dataclass(frozen=True)
@@ -46,6 +48,7 @@ class Job:
     evaluated_at: datetime
     pdf: bool
     debug: bool = False  # let an unexpected exception propagate, with its traceback
+    lang: Lang | None = None  # the documents' language; None: the workbook's, else both
 
 
 EVALUATOR_VARIABLE = "CREDITBOOK_EVALUATOR"
@@ -86,6 +89,7 @@ def _evaluate(job: Job) -> FileResult:
             officials=officials(job.policy_files),
             evaluated_by=job.evaluated_by,
             evaluated_at=job.evaluated_at,
+            lang=job.lang,
         )
     except OSError as exc:
         scratch = Path(tempfile.gettempdir())
@@ -182,6 +186,7 @@ def approval_pdf(workbook: Path, out_dir: Path) -> Path | None:
         for ws in wb.worksheets:
             if ws.title != APPROVAL_SHEET:
                 ws.sheet_state = "hidden"
+        _footer(wb)
         wb.active = wb.sheetnames.index(APPROVAL_SHEET)
         wb.save(single)
         profile = Path(scratch, "profile").as_uri()
@@ -209,3 +214,22 @@ def approval_pdf(workbook: Path, out_dir: Path) -> Path | None:
         target = out_dir / rendered.name
         write_atomic(target, rendered.read_bytes())
         return target
+
+
+def _footer(wb: Workbook) -> None:
+    """The printed footer in the approval's language: the document, the customer, page X of Y
+    and the start of the audit fingerprint that `creditbook verify` checks."""
+    snapshot, ws = read_snapshot(wb), wb[APPROVAL_SHEET]
+    customer = str(snapshot.get("application.profile.customer_name") or "").replace("&", "&&")
+    fingerprint = str(snapshot.get("audit.fingerprint") or "")[:12]
+    lang = snapshot.get("document.language")
+    parts = (
+        text(f"授信审批单 · {customer}", f"Credit approval · {customer}"),
+        text("第 &P 页，共 &N 页", "page &P of &N"),
+        text(f"审计指纹 {fingerprint}", f"audit fingerprint {fingerprint}"),
+    )
+    footer = ws.oddFooter
+    assert footer is not None
+    for side, part in zip((footer.left, footer.center, footer.right), parts, strict=True):
+        side.text = {"zh": part.zh, "en": part.en}.get(str(lang), f"{part.zh} · {part.en}")
+        side.size = 8

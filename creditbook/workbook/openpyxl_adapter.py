@@ -14,6 +14,7 @@ from openpyxl.cell.cell import Cell, MergedCell
 from openpyxl.utils.cell import range_boundaries
 from openpyxl.workbook.workbook import Workbook
 from openpyxl.worksheet.merge import MergedCellRange
+from openpyxl.worksheet.pagebreak import Break, RowBreak
 from openpyxl.worksheet.worksheet import Worksheet
 
 from creditbook.core.records import Issue, error, warning
@@ -43,6 +44,7 @@ from creditbook.workbook.layout import (
     Table,
     column_letter,
 )
+from creditbook.workbook.xlsm.named_styles import register_styles
 
 FORMULA_STARTS = ("=", "+", "-", "@")
 # Rows read below a table's header or the Policy sheet's first row. Reading a range makes openpyxl
@@ -245,6 +247,7 @@ def read_inputs(wb: Workbook) -> WorkbookInputs:
 
 def write_approval(wb: Workbook, plan: Plan) -> None:
     """Replace the Approval sheet's content with the plan (page setup and protection stay)."""
+    register_styles(wb)  # a workbook from an older template may lack a newer style
     ws = wb[APPROVAL_SHEET]
     for merged in list(ws.merged_cells.ranges):
         ws.unmerge_cells(str(merged))
@@ -269,6 +272,9 @@ def write_approval(wb: Workbook, plan: Plan) -> None:
         ws.cell(row, SNAPSHOT_COLUMN, key)
         write_text_safe(ws.cell(row, SNAPSHOT_COLUMN + 1), value)
     ws.print_area = plan.print_area
+    ws.row_breaks = RowBreak(brk=[Break(id=row) for row in plan.row_breaks])
+    if plan.title_rows:
+        ws.print_title_rows = "{}:{}".format(*plan.title_rows)
 
 
 def _merge(ws: Worksheet, row: int, first: int, last: int) -> None:
