@@ -440,7 +440,7 @@ def _detail(build: _Builder, d: Decision) -> None:
     cur = d.currency
     build.section("评分明细", "Score breakdown", new_page=True)
     build.header(
-        ("因素", "Factor"), ("取值", "Value"), ("得分", "Points"), ("说明", "Reason"), span=True
+        ("评分项", "Factor"), ("取值", "Value"), ("得分", "Points"), ("说明", "Reason"), span=True
     )
     for line in d.score_breakdown:
         build.add(
@@ -512,7 +512,7 @@ def _detail(build: _Builder, d: Decision) -> None:
             build.money(exposure.window_spend_peak),
         ),
         (
-            build.label("停止服务前可用", "Drawable before the hard stop"),
+            build.label("停服前可用额度", "Drawable before the hard stop"),
             build.money(exposure.hard_stop_draw),
         ),
         (
@@ -524,10 +524,10 @@ def _detail(build: _Builder, d: Decision) -> None:
 
     build.section("止损方案", "Stop-loss matrix")
     build.header(
-        ("触发", "Trigger"),
+        ("触发情形", "Trigger"),
         ("阈值", "Threshold"),
-        ("动作", "Actions"),
-        ("升级", "Escalation"),
+        ("处置措施", "Actions"),
+        ("升级措施", "Escalation"),
         ("恢复条件", "Recovery"),
     )
     for rule in d.stop_loss:

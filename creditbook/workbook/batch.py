@@ -19,7 +19,7 @@ from openpyxl.workbook.workbook import Workbook
 
 from creditbook.core.models import Decision
 from creditbook.core.policy import Policy
-from creditbook.core.records import Issue, Lang, error, text
+from creditbook.core.records import Issue, Lang, error
 from creditbook.data import default_policy
 from creditbook.workbook.evaluate import evaluate_workbook
 from creditbook.workbook.file_io import InputError, read_policy, write_atomic
@@ -182,13 +182,7 @@ def approval_pdf(workbook: Path, out_dir: Path) -> Path | None:
         return None
     with tempfile.TemporaryDirectory() as scratch:
         single = Path(scratch) / f"{workbook.stem}.xlsm"
-        wb = load_workbook(workbook, keep_vba=True)
-        for ws in wb.worksheets:
-            if ws.title != APPROVAL_SHEET:
-                ws.sheet_state = "hidden"
-        _footer(wb)
-        wb.active = wb.sheetnames.index(APPROVAL_SHEET)
-        wb.save(single)
+        printable(workbook, single)
         profile = Path(scratch, "profile").as_uri()
         command = [
             soffice,
@@ -216,20 +210,31 @@ def approval_pdf(workbook: Path, out_dir: Path) -> Path | None:
         return target
 
 
+def printable(workbook: Path, target: Path) -> None:
+    """A copy of an evaluated workbook that prints its Approval sheet only, with the footer in
+    the approval's language (what `approval_pdf` hands to LibreOffice)."""
+    wb = load_workbook(workbook, keep_vba=True)
+    for ws in wb.worksheets:
+        if ws.title != APPROVAL_SHEET:
+            ws.sheet_state = "hidden"
+    _footer(wb)
+    wb.active = wb.sheetnames.index(APPROVAL_SHEET)
+    wb.save(target)
+
+
 def _footer(wb: Workbook) -> None:
-    """The printed footer in the approval's language: the document, the customer, page X of Y
-    and the start of the audit fingerprint that `creditbook verify` checks."""
+    """The printed footer in the approval's language: the customer, page X of Y and the start of
+    the audit fingerprint that `creditbook verify` checks."""
     snapshot, ws = read_snapshot(wb), wb[APPROVAL_SHEET]
     customer = str(snapshot.get("application.profile.customer_name") or "").replace("&", "&&")
     fingerprint = str(snapshot.get("audit.fingerprint") or "")[:12]
     lang = snapshot.get("document.language")
-    parts = (
-        text(f"授信审批单 · {customer}", f"Credit approval · {customer}"),
-        text("第 &P 页，共 &N 页", "page &P of &N"),
-        text(f"审计指纹 {fingerprint}", f"audit fingerprint {fingerprint}"),
-    )
+    pages = {"zh": "第 &P 页，共 &N 页", "en": "page &P of &N"}
+    prints = {"zh": "审计指纹", "en": "audit fingerprint"}
     footer = ws.oddFooter
     assert footer is not None
-    for side, part in zip((footer.left, footer.center, footer.right), parts, strict=True):
-        side.text = {"zh": part.zh, "en": part.en}.get(str(lang), f"{part.zh} · {part.en}")
+    footer.left.text = customer  # the title row heads every page already
+    footer.center.text = pages.get(str(lang), " · ".join(pages.values()))
+    footer.right.text = f"{prints.get(str(lang), ' '.join(prints.values()))} {fingerprint}"
+    for side in (footer.left, footer.center, footer.right):
         side.size = 8
