@@ -34,6 +34,7 @@ from creditbook.core.models import DecisionKind, Role
 from creditbook.core.records import Lang, Text
 from creditbook.workbook.batch import printable
 from creditbook.workbook.layout import APPROVAL_SHEET, BUFFERS, CONSUMPTION, PROFILE
+from creditbook.workbook.openpyxl_adapter import read_snapshot
 
 pytestmark = needs_soffice
 ROOT = Path(__file__).resolve().parents[2]
@@ -306,6 +307,9 @@ def test_each_language_shows_only_its_own_words(
             assert not chinese, chinese
     both = "\n".join(rendered[(stem, "both")].pages)
     assert "审批结论 Decision" in one_spaced(both)
+    for lang in LANGS:  # the audit snapshot remembers the document's language (annex, PDF footer)
+        snapshot = read_snapshot(load_workbook(rendered[(stem, lang)].workbook))
+        assert snapshot["document.language"] == lang
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda case: case.stem)
