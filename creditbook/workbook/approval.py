@@ -227,8 +227,10 @@ class _Builder:
         return f"{zh} {en}"
 
     def say(self, value: Text) -> str:
-        """A value or a sentence in the document's language (both: 中文 / English)."""
-        return value.render(self.lang)
+        """A value or a sentence in the document's language (both: 中文 / English); English on
+        its own starts with a capital, as a line of a document does."""
+        shown = value.render(self.lang)
+        return shown[:1].upper() + shown[1:] if self.lang == "en" else shown
 
     def listed(self, values: Iterable[Text]) -> str:
         """Values in a row: 通知、限流 · Notify, Rate limit."""

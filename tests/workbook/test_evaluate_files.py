@@ -372,7 +372,7 @@ def test_formula_looking_text_stays_text(injected: dict[str, Path], payload: str
     approval = wb[APPROVAL_SHEET]
     shown = find_cells(approval, lambda value: value == payload)
     assert beside(approval, "客户 Customer") in shown
-    assert beside(approval, "销售负责人 Sales owner") in shown
+    assert beside(approval, "申请人 Applicant") in shown  # the sales owner
     assert len(shown) >= 4, [c.coordinate for c in shown]  # + the model in the audit snapshot
     assert [(c.coordinate, c.data_type) for c in shown] == [(c.coordinate, "s") for c in shown]
     formulas = [c.coordinate for row in approval.iter_rows() for c in row if c.data_type == "f"]
