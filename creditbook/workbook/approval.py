@@ -1,8 +1,9 @@
 """The Approval sheet as a plan of rows: what each cell says and which named format it wears.
 
 Pure: the openpyxl writer (files, CLI) and the xlwings writer (Evaluate button) both apply the same
-plan, so the approval reads the same whichever way it was produced. The plan also carries the audit
-snapshot (hidden columns) that `creditbook verify` checks later.
+plan, so the approval reads the same whichever way it was produced. Page 1 is the summary a
+committee signs from, the detail follows; the plan says where the printed pages break. It also
+carries the audit snapshot (hidden columns) that `creditbook verify` checks later.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ FIRST_COLUMN = 2  # column B
 COLUMN_WIDTHS = (28.0, 20.0, 31.0, 19.0, 30.0)  # B..F
 LAST_COLUMN = FIRST_COLUMN + len(COLUMN_WIDTHS) - 1  # column F
 SNAPSHOT_COLUMN = 10  # J (path) and K (value), hidden in the template
-CJK_PLACES, LATIN_PLACES = 2.0, 1.15
+CJK_PLACES, LATIN_PLACES = 2.0, 1.15  # width of a character at 10 pt, in column units
 LINE_HEIGHT = 14.0
 SPACER_HEIGHT = 8.0
 SIGNATURE_HEIGHT = 40.0  # room to sign by hand
@@ -93,10 +94,6 @@ class Plan:
         """The lines' cells, B1 to F of the last line."""
         first, last = column_letter(FIRST_COLUMN), column_letter(LAST_COLUMN)
         return f"{first}1:{last}{len(self.lines)}"
-
-
-def both(value: Text) -> str:
-    return value.render("both")
 
 
 def _places(text: str) -> float:
@@ -245,8 +242,12 @@ class _Builder:
     def days(self, count: int) -> Cell:
         return Cell(self.say(text(f"{count} 天", f"{count} days")), "cb_output")
 
-    def block(self, *, new_page: bool = False) -> None:
+    def block(self, *, new_page: bool = False, spacer: bool = False) -> None:
+        """A new block; after a little space (left out at the top of a page) with `spacer`."""
         self.blocks.append(Block(new_page=new_page))
+        if spacer:
+            self.blocks[-1].lines.append(Line((Cell(None, "cb_intro"),), False, SPACER_HEIGHT))
+            self.blocks[-1].spacer = True
 
     def add(self, *cells: Cell, span: bool = False, height: float | None = None) -> None:
         fitted = max(height or 0, _fit(cells, span))
@@ -254,10 +255,8 @@ class _Builder:
 
     def section(self, zh: str, en: str, *, new_page: bool = False) -> None:
         """A new block under a section header, after a little space."""
-        self.block(new_page=new_page)
+        self.block(new_page=new_page, spacer=True)
         current = self.blocks[-1]
-        current.lines.append(Line((Cell(None, "cb_intro"),), False, SPACER_HEIGHT))
-        current.spacer = True
         self.add(Cell(self.word(zh, en), "cb_section"), span=True)
         continued = Cell(self.word(f"{zh}（续）", f"{en} (continued)"), "cb_section")
         current.repeat.append(Line((continued,), True, current.lines[-1].height))
@@ -326,8 +325,7 @@ def _summary(build: _Builder, d: Decision, app: Application, policy: PolicyStatu
         span=True,
     )
 
-    build.block()
-    build.add(Cell(None, "cb_intro"), height=SPACER_HEIGHT)
+    build.block(spacer=True)
     build.add(
         build.label("审批结论", "Decision"),
         Cell(say(LABELS[d.decision]), BADGES[d.decision]),
