@@ -321,7 +321,7 @@ def _summary(build: _Builder, d: Decision, app: Application, policy: PolicyStatu
     )
     build.add(
         build.label("授信政策", "Credit policy"),
-        Cell(say(policy.note), "cb_output" if policy.official else "cb_alert"),
+        Cell(policy.note.render(build.lang), "cb_output" if policy.official else "cb_alert"),
         span=True,
     )
 
