@@ -64,7 +64,16 @@ def _print_issues(issues: Sequence[Issue], lang: Lang, as_json: bool) -> None:
         print(render_issues(issues, lang), file=sys.stderr)
 
 
+def _documents_language(args: argparse.Namespace) -> Lang | None:
+    """The --lang given for the documents (None: the workbook's own); the console then uses
+    that language too, or both."""
+    given: Lang | None = args.lang
+    args.lang = given or "both"
+    return given
+
+
 def cmd_evaluate(args: argparse.Namespace) -> int:
+    documents = _documents_language(args)
     if args.input is not None:
         return _evaluate_json(args)
     if not args.files:
@@ -82,6 +91,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
             evaluated_at=evaluated_at,
             pdf=args.pdf,
             debug=args.debug,
+            lang=documents,
         )
         for path in args.files
     ]
@@ -210,6 +220,7 @@ def cmd_policy_check(args: argparse.Namespace) -> int:
 
 def cmd_demo(args: argparse.Namespace) -> int:
     """Evaluate the bundled example workbooks (made from examples/applications) into --out."""
+    documents = _documents_language(args)
     evaluated_at, user = _now(), evaluator()
     with tempfile.TemporaryDirectory() as scratch:
         jobs = []
@@ -217,7 +228,16 @@ def cmd_demo(args: argparse.Namespace) -> int:
             source = Path(scratch) / name
             source.write_bytes(data)
             jobs.append(
-                Job(source, args.out / name, (), user, evaluated_at, args.pdf, debug=args.debug)
+                Job(
+                    source,
+                    args.out / name,
+                    (),
+                    user,
+                    evaluated_at,
+                    args.pdf,
+                    debug=args.debug,
+                    lang=documents,
+                )
             )
         results = run_jobs(jobs, args.jobs, terminal_progress)
     rows = [("file", "customer", "decision", "tier", "approved / requested")]
@@ -418,8 +438,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(dest="command", required=True)
 
-    def common(sub: argparse.ArgumentParser) -> None:
-        sub.add_argument("--lang", choices=("zh", "en", "both"), default="both")
+    def common(sub: argparse.ArgumentParser, *, documents: bool = False) -> None:
+        if documents:
+            sub.add_argument(
+                "--lang",
+                choices=("zh", "en", "both"),
+                default=None,
+                help="language of the Approval sheet, its PDF and the output: zh, en or both "
+                "(default: both, unless the workbook remembers a language)",
+            )
+        else:
+            sub.add_argument("--lang", choices=("zh", "en", "both"), default="both")
         sub.add_argument("--prices", type=Path, help="price table CSV (default: the shipped table)")
 
     def official_policies(sub: argparse.ArgumentParser) -> None:
@@ -456,7 +485,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="the name of the person evaluating, for the Approval sheet and AuditLog "
         "(default: $CREDITBOOK_EVALUATOR)",
     )
-    common(evaluate)
+    common(evaluate, documents=True)
     evaluate.set_defaults(run=cmd_evaluate)
 
     schema = commands.add_parser("schema", help="print the application JSON Schema")
@@ -495,7 +524,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--pdf", action="store_true", help="also render each approval and annex to PDF"
     )
     demo.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
-    common(demo)
+    common(demo, documents=True)
     demo.set_defaults(run=cmd_demo)
 
     verify = commands.add_parser("verify", help="check evaluated workbooks against their audit")
@@ -574,7 +603,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # output piped into `head`
         return EXIT_OK
     except InputError as exc:
-        _print_issues(exc.issues, getattr(args, "lang", "both"), getattr(args, "json", False))
+        lang: Lang = getattr(args, "lang", None) or "both"
+        _print_issues(exc.issues, lang, getattr(args, "json", False))
         return EXIT_INPUT
     except OSError as exc:  # the machine refused a read or write: a full disk, a read-only folder
         if args.debug:

@@ -28,6 +28,7 @@ from openpyxl.cell.cell import Cell, MergedCell
 from openpyxl.styles import PatternFill, Protection, Side
 from openpyxl.utils.cell import get_column_letter, range_boundaries
 from openpyxl.workbook.workbook import Workbook
+from openpyxl.worksheet.pagebreak import Break, RowBreak
 from openpyxl.worksheet.worksheet import Worksheet
 
 Area = tuple[int, int, int, int]  # min column, min row, max column, max row (openpyxl order)
@@ -121,10 +122,18 @@ class FakeSheet:
 
 
 class FakeSheetApi:
-    """Sheet protection as Excel's COM object model (Windows) offers it."""
+    """Sheet protection, manual page breaks and print titles as Excel's COM object model
+    (Windows) offers them."""
 
     def __init__(self, sheet: FakeSheet) -> None:
         self.sheet = sheet
+        self.HPageBreaks = FakeHPageBreaks(sheet)
+        self.PageSetup = FakePageSetupApi(sheet)
+
+    def ResetAllPageBreaks(self) -> None:
+        self.sheet.refuse_if_protected("reset the page breaks")
+        self.sheet.calls.write(f"{self.sheet.name} reset page breaks")
+        self.sheet.ws.row_breaks = RowBreak()
 
     def Protect(self) -> None:
         self.sheet.calls.write(f"{self.sheet.name} protect")
@@ -133,6 +142,32 @@ class FakeSheetApi:
     def Unprotect(self) -> None:
         self.sheet.calls.write(f"{self.sheet.name} unprotect")
         self.sheet.ws.protection.sheet = False
+
+
+class FakeHPageBreaks:
+    """`Worksheet.HPageBreaks.Add(Before)`: a manual break above the row of the given cell."""
+
+    def __init__(self, sheet: FakeSheet) -> None:
+        self.sheet = sheet
+
+    def Add(self, before: FakeRangeApi) -> None:
+        self.sheet.refuse_if_protected("add a page break")
+        (_, row, _, _), *_ = before.rng.areas
+        self.sheet.calls.write(f"{self.sheet.name} page break above row {row}")
+        self.sheet.ws.row_breaks.append(Break(id=row - 1))
+
+
+class FakePageSetupApi:
+    """`Worksheet.PageSetup.PrintTitleRows`, as an absolute row range ("$1:$1")."""
+
+    def __init__(self, sheet: FakeSheet) -> None:
+        object.__setattr__(self, "sheet", sheet)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        assert name == "PrintTitleRows", name
+        self.sheet.refuse_if_protected("set the print titles")
+        self.sheet.calls.write(f"{self.sheet.name} print titles")
+        self.sheet.ws.print_title_rows = str(value).replace("$", "")
 
 
 class FakePageSetup:

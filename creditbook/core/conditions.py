@@ -69,6 +69,17 @@ DECISION_FACT_LABELS: dict[str, Text] = {
     "structure": text("授信结构", "structure"),
 }
 RATIO_FACTS = {"on_time_ratio_12m", "high_cost_share", "new_scenario_share"}
+# Units of the counted facts, as read: 12 年 / 12 years (Chinese; English singular, plural).
+FACT_UNITS: dict[str, tuple[str, str, str]] = {
+    "years_in_business": ("年", "year", "years"),
+    "relationship_months": ("个月", "month", "months"),
+    "paid_invoices_12m": ("张", "invoice", "invoices"),
+    "max_days_overdue_12m": ("天", "day", "days"),
+    "overdue_events_12m": ("次", "time", "times"),
+    "consecutive_overdue_invoices": ("期", "invoice", "invoices"),
+    "current_days_overdue": ("天", "day", "days"),
+    "requested_terms_days": ("天", "day", "days"),
+}
 ENUM_FACTS = {
     "entity_type": EntityType,
     "procurement": Procurement,
@@ -103,8 +114,9 @@ def show(value: Any) -> str:
     return str(value).lower() if isinstance(value, bool) else str(value)
 
 
-def shown(fact: str, value: Any) -> Text:
-    """A fact's value as people read it: labels for codes, % for ratios, 是/否 for yes and no."""
+def shown(fact: str, value: Any, *, unit: bool = False) -> Text:
+    """A fact's value as people read it: labels for codes, % for ratios, 是/否 for yes and no;
+    with `unit`, counts in their unit (where no label beside them names it: 30 个月)."""
     if isinstance(value, tuple):
         parts = [shown(fact, item) for item in value]
         return text("、".join(p.zh for p in parts), ", ".join(p.en for p in parts))
@@ -118,6 +130,9 @@ def shown(fact: str, value: Any) -> Text:
         shown_number = (
             f"{(value * 100).normalize():f}%" if fact in RATIO_FACTS else f"{value.normalize():,f}"
         )
+        if unit and fact in FACT_UNITS:
+            zh, one, many = FACT_UNITS[fact]
+            return text(f"{shown_number} {zh}", f"{shown_number} {one if value == 1 else many}")
         return text(shown_number, shown_number)
     return text(str(value), str(value))
 

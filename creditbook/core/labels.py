@@ -94,3 +94,34 @@ def display(value: StrEnum) -> str:
     """The dropdown text of a value: `上市公司 Listed`; one word when both languages agree."""
     both = LABELS[value]
     return both.zh if both.zh == both.en else f"{both.zh} {both.en}"
+
+
+# Countries and regions by ISO 3166 code, for the documents; a code not listed shows as itself.
+COUNTRY_NAMES: dict[str, Text] = {
+    "CN": text("中国", "China"),
+    "HK": text("中国香港", "Hong Kong, China"),
+    "MO": text("中国澳门", "Macao, China"),
+    "TW": text("中国台湾", "Taiwan, China"),
+    "SG": text("新加坡", "Singapore"),
+    "MY": text("马来西亚", "Malaysia"),
+    "ID": text("印度尼西亚", "Indonesia"),
+    "TH": text("泰国", "Thailand"),
+    "VN": text("越南", "Vietnam"),
+    "JP": text("日本", "Japan"),
+    "KR": text("韩国", "South Korea"),
+    "AE": text("阿联酋", "United Arab Emirates"),
+    "SA": text("沙特阿拉伯", "Saudi Arabia"),
+    "US": text("美国", "United States"),
+    "GB": text("英国", "United Kingdom"),
+    "DE": text("德国", "Germany"),
+    "FR": text("法国", "France"),
+    "AU": text("澳大利亚", "Australia"),
+}
+
+
+def country(code: str) -> Text:
+    """A country code as people read it: 新加坡（SG） / Singapore (SG)."""
+    name = COUNTRY_NAMES.get(code)
+    if name is None:
+        return text(code, code)
+    return text(f"{name.zh}（{code}）", f"{name.en} ({code})")

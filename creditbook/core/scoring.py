@@ -74,7 +74,7 @@ def score_of(policy: Policy, facts: Facts) -> tuple[ScoreLine, ...]:
                     ScoreLine(
                         factor=factor.id,
                         label=factor.label,
-                        value=shown(factor.fact, facts[factor.fact]),
+                        value=shown(factor.fact, facts[factor.fact], unit=True),
                         points=band.points,
                         reason=band.reason,
                     )

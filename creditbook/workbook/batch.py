@@ -13,15 +13,19 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-
-from openpyxl import load_workbook
+from typing import TYPE_CHECKING
 
 from creditbook.core.models import Decision
-from creditbook.core.records import Issue, error
+from creditbook.core.records import Issue, Lang, error
+from creditbook.workbook.cells import CellValue
 from creditbook.workbook.evaluate import evaluate_workbook
 from creditbook.workbook.file_io import InputError, write_atomic
 from creditbook.workbook.layout import ANNEX_SHEET, APPROVAL_SHEET
+from creditbook.workbook.package_reader import open_book, read_snapshot
 from creditbook.workbook.session import officials
+
+if TYPE_CHECKING:
+    from openpyxl.worksheet.worksheet import Worksheet
 
 
 @dataclass(frozen=True)
@@ -46,6 +50,7 @@ class Job:
     evaluated_at: datetime
     pdf: bool
     debug: bool = False  # let an unexpected exception propagate, with its traceback
+    lang: Lang | None = None  # the documents' language; None: the workbook's, else both
 
 
 def run_job(job: Job) -> FileResult:
@@ -71,6 +76,7 @@ def _evaluate(job: Job) -> FileResult:
         officials=officials(job.policy_files),
         evaluated_by=job.evaluated_by,
         evaluated_at=job.evaluated_at,
+        lang=job.lang,
     )
     if result.workbook is None:
         return FileResult(job.source, None, None, result.issues)
@@ -186,18 +192,10 @@ def sheet_pdfs(workbook: Path, targets: Mapping[str, Path]) -> dict[str, Path]:
     if soffice is None:
         return {}
     with tempfile.TemporaryDirectory() as scratch:
-        wb = load_workbook(workbook, keep_vba=True)
-        singles = {}
-        areas = {ws.title: ws.print_area for ws in wb.worksheets}
-        for sheet in (name for name in targets if name in wb.sheetnames):
-            for ws in wb.worksheets:  # LibreOffice prints a hidden sheet that has a print area
-                shown = ws.title == sheet
-                ws.sheet_state = "visible" if shown else "hidden"
-                ws.sheet_view.tabSelected = shown
-                ws.print_area = areas[ws.title] if shown else None
-            wb.active = wb.sheetnames.index(sheet)
-            singles[sheet] = Path(scratch) / f"{targets[sheet].stem}.xlsm"
-            wb.save(singles[sheet])
+        singles = printable(
+            workbook,
+            {sheet: Path(scratch) / f"{target.stem}.xlsm" for sheet, target in targets.items()},
+        )
         profile = Path(scratch, "profile").as_uri()
         command = [
             soffice,
@@ -224,3 +222,42 @@ def sheet_pdfs(workbook: Path, targets: Mapping[str, Path]) -> dict[str, Path]:
                 write_atomic(targets[sheet], rendered.read_bytes())
                 written[sheet] = targets[sheet]
         return written
+
+
+def printable(workbook: Path, copies: Mapping[str, Path]) -> dict[str, Path]:
+    """Copies of an evaluated workbook that each print one sheet only (sheet → copy, for the sheets
+    the workbook has), with the footer in the approval's language: what LibreOffice is given."""
+    from openpyxl import load_workbook  # only for printing: evaluating never loads openpyxl
+
+    snapshot = read_snapshot(open_book(workbook))
+    wb = load_workbook(workbook, keep_vba=True)
+    areas = {ws.title: ws.print_area for ws in wb.worksheets}
+    made = {}
+    for sheet in (name for name in copies if name in wb.sheetnames):
+        for ws in wb.worksheets:  # LibreOffice prints a hidden sheet that has a print area
+            shown = ws.title == sheet
+            ws.sheet_state = "visible" if shown else "hidden"
+            ws.sheet_view.tabSelected = shown
+            ws.print_area = areas[ws.title] if shown else None
+        _footer(wb[sheet], snapshot)
+        wb.active = wb.sheetnames.index(sheet)
+        wb.save(copies[sheet])
+        made[sheet] = copies[sheet]
+    return made
+
+
+def _footer(ws: Worksheet, snapshot: Mapping[str, CellValue]) -> None:
+    """The printed footer in the approval's language: the customer, page X of Y and the start of
+    the audit fingerprint that `creditbook verify` checks."""
+    customer = str(snapshot.get("application.profile.customer_name") or "").replace("&", "&&")
+    fingerprint = str(snapshot.get("audit.fingerprint") or "")[:12]
+    lang = snapshot.get("document.language")
+    pages = {"zh": "第 &P 页，共 &N 页", "en": "page &P of &N"}
+    prints = {"zh": "审计指纹", "en": "audit fingerprint"}
+    footer = ws.oddFooter
+    assert footer is not None
+    footer.left.text = customer  # the title row heads every page already
+    footer.center.text = pages.get(str(lang), " · ".join(pages.values()))
+    footer.right.text = f"{prints.get(str(lang), ' '.join(prints.values()))} {fingerprint}"
+    for side in (footer.left, footer.center, footer.right):
+        side.size = 8

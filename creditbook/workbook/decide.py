@@ -208,7 +208,9 @@ def policy_status(used: Policy, officials: Sequence[Policy]) -> PolicyStatus:
     for official in officials:
         if (official.id, official.version) == (used.id, used.version):
             if official.content_hash() == used.content_hash():
-                return PolicyStatus(True, text(f"{name}（官方政策）", f"{name} (official)"))
+                return PolicyStatus(
+                    True, text(f"{name}（现行正式版本）", f"{name} (the current official version)")
+                )
             return PolicyStatus(
                 False,
                 text(

@@ -12,7 +12,7 @@ from openpyxl.workbook.workbook import Workbook
 
 from creditbook.core.models import Application, Decision
 from creditbook.core.policy import Policy
-from creditbook.core.records import Issue
+from creditbook.core.records import Issue, Lang
 from creditbook.data import default_policy
 from creditbook.workbook.cells import sheet_values_of
 from creditbook.workbook.decide import WorkbookInputs, application_of, decide
@@ -57,12 +57,20 @@ class Evaluated:
 
 
 def evaluate_workbook(
-    path: Path, *, officials: Sequence[Policy], evaluated_by: str, evaluated_at: datetime
+    path: Path,
+    *,
+    officials: Sequence[Policy],
+    evaluated_by: str,
+    evaluated_at: datetime,
+    lang: Lang | None = None,
 ) -> Evaluated:
-    """Read a filled workbook, evaluate it, and return it with the Approval sheet and audit row;
-    every other part of the file keeps its bytes."""
+    """Read a filled workbook, evaluate it, and return it with the Approval and Annex sheets and
+    the audit row (in `lang`; None: the language the workbook remembers, else both); every other
+    part of the file keeps its bytes."""
     book, inputs = read_file(path)
-    outcome = decide(inputs, officials, evaluated_at=evaluated_at, evaluated_by=evaluated_by)
+    outcome = decide(
+        inputs, officials, evaluated_at=evaluated_at, evaluated_by=evaluated_by, lang=lang
+    )
     if outcome.plan is None:
         return Evaluated(None, outcome.issues, None)
     editor = Editor(book)

@@ -36,6 +36,7 @@ FORMATS: dict[str, Format] = {
     ),
     "cb_label": Format(wrap=True, border=True),
     "cb_label_required": Format(bold=True, wrap=True, border=True),
+    "cb_signer": Format(size=9, wrap=True, border=True, vertical="top"),
     "cb_input": Format(fill=INPUT_FILL, border=True, locked=False),
     "cb_note": Format(size=9, color=GREY, italic=True, wrap=True),
     "cb_output": Format(fill=OUTPUT_FILL, border=True, wrap=True),

@@ -329,6 +329,19 @@ def write_approval(sheet: Sheet, plan: Plan) -> None:
             [_excel_value(path), _excel_value(cell)] for path, cell in plan.snapshot
         ]
     sheet.page_setup.print_area = plan.print_area
+    _page_breaks(sheet, plan)
+
+
+def _page_breaks(sheet: Sheet, plan: Plan) -> None:
+    """The plan's manual page breaks and print titles, through Excel's object model (xlwings has
+    no page-break API): one call to clear the old breaks, one a page, one for the titles."""
+    if sys.platform == "darwin":
+        return  # not wired for Mac Excel's AppleScript model: Excel places the breaks itself
+    sheet.api.ResetAllPageBreaks()
+    for row in plan.row_breaks:
+        sheet.api.HPageBreaks.Add(sheet.range(f"A{row + 1}").api)
+    if plan.title_rows:
+        sheet.api.PageSetup.PrintTitleRows = "${}:${}".format(*plan.title_rows)
 
 
 def append_audit(sheet: Sheet, row: Sequence[CellValue]) -> None:

@@ -202,17 +202,17 @@ def test_approval_sheet_shows_the_decision(evaluated_listed: tuple[Path, Path, P
     assert (
         beside(ws, "客户 Customer").value == decision["customer_name"] == "上海星河数据股份有限公司"
     )
-    assert beside(ws, "决定 Decision").value == DECISION_LABELS[decision["decision"]]
+    assert beside(ws, "审批结论 Decision").value == DECISION_LABELS[decision["decision"]]
     limit = beside(ws, "批准额度 Approved limit")
     assert Decimal(str(limit.value)) == Decimal(str(decision["approved_limit"])) > 0
     assert "¥" in limit.number_format and "#,##0" in limit.number_format  # CNY, grouped
-    policy_line = str(beside(ws, "政策 Policy").value)
+    policy_line = str(beside(ws, "授信政策 Credit policy").value)
     assert f"{audit['policy_id']} {audit['policy_version']}" in policy_line
     assert "official" in policy_line and "⚠" not in policy_line
 
-    assert len(find_cells(ws, lambda v: v == "签批 Sign-off")) == 1
+    assert len(find_cells(ws, lambda v: v == "审批签字 Sign-off")) == 1
     assert beside(ws, "申请人 Applicant").value == "李娜"  # the sales owner applies, not signs
-    header = beside(ws, "审批角色 Role").row
+    header = beside(ws, "审批角色 Approver").row
     signers = [ws.cell(header + 1 + i, 2).value for i in range(len(decision["approvals_required"]))]
     assert [str(s).split("\n")[0] for s in signers] == [
         "财务经理 / Finance manager",
@@ -225,9 +225,9 @@ def test_approval_sheet_shows_the_decision(evaluated_listed: tuple[Path, Path, P
         "签字 Signature",
     ]
 
-    footers = find_cells(ws, lambda v: isinstance(v, str) and v.startswith("指纹 fingerprint "))
+    footers = find_cells(ws, lambda v: isinstance(v, str) and v.startswith("审计指纹 "))
     assert len(footers) == 1
-    shown = re.match(r"指纹 fingerprint ([0-9a-f]{64}) ", str(footers[0].value))
+    shown = re.match(r"审计指纹 ([0-9a-f]{64}) ", str(footers[0].value))
     assert shown is not None and shown.group(1) == audit["fingerprint"]
     assert beside(ws, "audit.fingerprint").value == audit["fingerprint"]  # the hidden snapshot
 
@@ -372,7 +372,7 @@ def test_formula_looking_text_stays_text(injected: dict[str, Path], payload: str
     approval = wb[APPROVAL_SHEET]
     shown = find_cells(approval, lambda value: value == payload)
     assert beside(approval, "客户 Customer") in shown
-    assert beside(approval, "销售负责人 Sales owner") in shown
+    assert beside(approval, "申请人 Applicant") in shown  # the sales owner
     assert len(shown) >= 4, [c.coordinate for c in shown]  # + the model in the audit snapshot
     assert [(c.coordinate, c.data_type) for c in shown] == [(c.coordinate, "s") for c in shown]
     formulas = [c.coordinate for row in approval.iter_rows() for c in row if c.data_type == "f"]
@@ -472,11 +472,14 @@ def test_the_evaluator_is_a_person_never_the_system_account(tmp_path: Path) -> N
     decision_of(named, LISTED)
     output = tmp_path / "named" / LISTED
     assert audit_rows(output)[0][2] == "张伟"
-    footer = find_cells(
-        load_workbook(output)[APPROVAL_SHEET],
-        lambda v: isinstance(v, str) and v.startswith("指纹 fingerprint "),
-    )[0].value
-    assert footer.endswith("评估人 evaluator 张伟")
+    ws = load_workbook(output)[APPROVAL_SHEET]
+    assert beside(ws, "评估人 Evaluated by").value == "张伟"
+    audit_lines = find_cells(
+        ws, lambda v: isinstance(v, str) and v.startswith("audit fingerprint ")
+    )
+    assert [str(line.value).endswith("by 张伟") for line in audit_lines] == [True]
+    zh = find_cells(ws, lambda v: isinstance(v, str) and v.startswith("审计指纹 "))[0].value
+    assert zh.endswith("评估人 张伟")
 
     unnamed = run_evaluate(LISTED, "--out", "unnamed", "--json", cwd=tmp_path)
     decision_of(unnamed, LISTED)

@@ -352,7 +352,7 @@ def test_cli_exit_codes_and_the_changed_cell(evaluated: dict[str, Path], tmp_pat
 
     ok = run_cli(clean, "--lang", "en")
     assert ok.returncode == 0, ok.stderr
-    assert "unchanged" in ok.stdout and "(official)" in ok.stdout
+    assert "unchanged" in ok.stdout and "(the current official version)" in ok.stdout
 
     flagged = run_cli(clean, changed, "--lang", "en")
     assert flagged.returncode == 2, flagged.stderr

@@ -21,6 +21,8 @@ from creditbook.core.records import Text, text
 from creditbook.workbook import annex
 from creditbook.workbook.approval import COLUMN_WIDTHS as APPROVAL_WIDTHS
 from creditbook.workbook.approval import FIRST_COLUMN as APPROVAL_FIRST_COLUMN
+from creditbook.workbook.approval import MARGINS as APPROVAL_MARGINS
+from creditbook.workbook.approval import PRINT_SCALE as APPROVAL_SCALE
 from creditbook.workbook.approval import SNAPSHOT_COLUMN
 from creditbook.workbook.cells import CellValue, SheetValues, table_values
 from creditbook.workbook.flatten import flatten
@@ -383,6 +385,15 @@ def _output_sheets(wb: Workbook) -> None:
         approval.column_dimensions[column_letter(column)].hidden = True
     approval.protection.sheet = True
     _print_setup(approval, landscape=False, title_rows="1:1")
+    # The approval's manual page breaks are computed for this scale and these margins; Excel
+    # ignores manual breaks when the sheet is fitted to a page width.
+    approval.sheet_properties.pageSetUpPr = PageSetupProperties(fitToPage=False)
+    approval.page_setup.scale = APPROVAL_SCALE
+    for side, inches in APPROVAL_MARGINS.items():
+        setattr(approval.page_margins, side, inches)
+    footer = approval.oddFooter
+    assert footer is not None
+    footer.center.text = "&P / &N"
     _annex_sheet(wb)
     audit = wb.create_sheet(AUDIT_SHEET)
     _title(
