@@ -111,7 +111,7 @@ def annex_pdf_bytes(annex: Annex, lang: Lang) -> bytes | None:
     with tempfile.TemporaryDirectory() as scratch:
         source, target = Path(scratch, "annex.xlsm"), Path(scratch, "annex.pdf")
         source.write_bytes(editor.to_bytes())
-        written = sheet_pdfs(source, {ANNEX_SHEET: target})
+        written = sheet_pdfs(source, {ANNEX_SHEET: target}, lang)
         return written[ANNEX_SHEET].read_bytes() if ANNEX_SHEET in written else None
 
 

@@ -185,9 +185,12 @@ def document_pdfs(workbook: Path, out_dir: Path) -> dict[str, Path]:
     )
 
 
-def sheet_pdfs(workbook: Path, targets: Mapping[str, Path]) -> dict[str, Path]:
+def sheet_pdfs(
+    workbook: Path, targets: Mapping[str, Path], lang: Lang | None = None
+) -> dict[str, Path]:
     """Each sheet named in `targets` (that the workbook has) rendered alone to its PDF by one
-    LibreOffice run; the sheets rendered, or nothing when LibreOffice is not installed."""
+    LibreOffice run, footers in `lang` (None: the document's); the sheets rendered, or nothing when
+    LibreOffice is not installed."""
     soffice = shutil.which("soffice")
     if soffice is None:
         return {}
@@ -195,6 +198,7 @@ def sheet_pdfs(workbook: Path, targets: Mapping[str, Path]) -> dict[str, Path]:
         singles = printable(
             workbook,
             {sheet: Path(scratch) / f"{target.stem}.xlsm" for sheet, target in targets.items()},
+            lang,
         )
         profile = Path(scratch, "profile").as_uri()
         command = [
@@ -224,9 +228,12 @@ def sheet_pdfs(workbook: Path, targets: Mapping[str, Path]) -> dict[str, Path]:
         return written
 
 
-def printable(workbook: Path, copies: Mapping[str, Path]) -> dict[str, Path]:
+def printable(
+    workbook: Path, copies: Mapping[str, Path], lang: Lang | None = None
+) -> dict[str, Path]:
     """Copies of an evaluated workbook that each print one sheet only (sheet → copy, for the sheets
-    the workbook has), with the footer in the approval's language: what LibreOffice is given."""
+    the workbook has), with the footer in `lang` (None: the language the approval was written in):
+    what LibreOffice is given."""
     from openpyxl import load_workbook  # only for printing: evaluating never loads openpyxl
 
     snapshot = read_snapshot(open_book(workbook))
@@ -239,25 +246,26 @@ def printable(workbook: Path, copies: Mapping[str, Path]) -> dict[str, Path]:
             ws.sheet_state = "visible" if shown else "hidden"
             ws.sheet_view.tabSelected = shown
             ws.print_area = areas[ws.title] if shown else None
-        _footer(wb[sheet], snapshot)
+        _footer(wb[sheet], snapshot, lang or snapshot.get("document.language"))
         wb.active = wb.sheetnames.index(sheet)
         wb.save(copies[sheet])
         made[sheet] = copies[sheet]
     return made
 
 
-def _footer(ws: Worksheet, snapshot: Mapping[str, CellValue]) -> None:
-    """The printed footer in the approval's language: the customer, page X of Y and the start of
-    the audit fingerprint that `creditbook verify` checks."""
-    customer = str(snapshot.get("application.profile.customer_name") or "").replace("&", "&&")
-    fingerprint = str(snapshot.get("audit.fingerprint") or "")[:12]
-    lang = snapshot.get("document.language")
+def _footer(ws: Worksheet, snapshot: Mapping[str, CellValue], lang: CellValue) -> None:
+    """The printed footer in the document's language: page X of Y; on the Approval sheet also the
+    customer and the start of the audit fingerprint that `creditbook verify` checks (the annex
+    names its parties and its approval in its own text)."""
     pages = {"zh": "第 &P 页，共 &N 页", "en": "page &P of &N"}
     prints = {"zh": "审计指纹", "en": "audit fingerprint"}
     footer = ws.oddFooter
     assert footer is not None
-    footer.left.text = customer  # the title row heads every page already
     footer.center.text = pages.get(str(lang), " · ".join(pages.values()))
-    footer.right.text = f"{prints.get(str(lang), ' '.join(prints.values()))} {fingerprint}"
+    fingerprint = str(snapshot.get("audit.fingerprint") or "")[:12]
+    if ws.title == APPROVAL_SHEET and fingerprint:
+        customer = str(snapshot.get("application.profile.customer_name") or "")
+        footer.left.text = customer.replace("&", "&&")  # the title row heads every page already
+        footer.right.text = f"{prints.get(str(lang), ' '.join(prints.values()))} {fingerprint}"
     for side in (footer.left, footer.center, footer.right):
         side.size = 8

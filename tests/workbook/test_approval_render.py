@@ -28,13 +28,13 @@ from cli_run import run_evaluate
 from lo import needs_soffice, soffice
 from openpyxl import load_workbook
 from openpyxl.worksheet.worksheet import Worksheet
+from openpyxl_reader import read_snapshot
 
 from creditbook.core.labels import LABELS
 from creditbook.core.models import DecisionKind, Role
 from creditbook.core.records import Lang, Text
 from creditbook.workbook.batch import printable
 from creditbook.workbook.layout import APPROVAL_SHEET, BUFFERS, CONSUMPTION, PROFILE
-from creditbook.workbook.openpyxl_adapter import read_snapshot
 
 pytestmark = needs_soffice
 ROOT = Path(__file__).resolve().parents[2]
