@@ -7,12 +7,12 @@ item. A `Field` knows its contract key, so a cell maps to a contract path and ba
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Literal
 
-from creditbook.core.labels import display, label
+from creditbook.core.labels import COUNTRIES, display, label, shown
 from creditbook.core.models import (
     Action,
     CostClass,
@@ -25,7 +25,7 @@ from creditbook.core.models import (
     Scenario,
     Trigger,
 )
-from creditbook.core.records import Path, Text, text
+from creditbook.core.records import Lang, Path, Text, text
 
 Kind = Literal["text", "integer", "number", "money", "ratio", "mtok", "date", "choice", "flag"]
 NUMBER_FORMATS: dict[Kind, str] = {
@@ -42,45 +42,60 @@ NUMBER_FORMATS: dict[Kind, str] = {
 FLAG_MARK = "✓"
 
 
+# Choices: an enumeration (its labels are shown), numbers, or codes with their labels (countries).
+Choices = type[StrEnum] | tuple[int, ...] | Mapping[str, Text]
+
+
 @dataclass(frozen=True)
 class Field:
-    """One input: its contract key, bilingual label, kind, dropdown values, help note."""
+    """One input: its contract key, bilingual label, kind, dropdown values, help note.
+
+    An `open_list` dropdown suggests values but takes others too (a country by its ISO code, a
+    model the price table does not list); `price_models` fills its list from the price table."""
 
     key: str
     label: Text
     kind: Kind
     required: bool = False
-    choices: type[StrEnum] | tuple[int, ...] | None = None
+    choices: Choices | None = None
     note: Text | None = None
     member: StrEnum | None = None  # a flag column: this value is in the list `key`
+    open_list: bool = False
+    price_models: bool = False
 
     @property
     def number_format(self) -> str:
         return NUMBER_FORMATS[self.kind]
 
-    @property
-    def options(self) -> tuple[str, ...]:
-        """Dropdown texts, in the order they are offered."""
+    def options_in(self, lang: Lang) -> tuple[str, ...]:
+        """Dropdown texts in a language, in the order they are offered (price models aside)."""
         if self.kind == "flag":
             return (FLAG_MARK,)
         if isinstance(self.choices, tuple):
             return tuple(str(choice) for choice in self.choices)
+        if isinstance(self.choices, Mapping):
+            return tuple(shown(name, lang) for name in self.choices.values())
         if self.choices is None:
             return ()
-        return tuple(display(choice) for choice in self.choices)
+        return tuple(display(choice, lang) for choice in self.choices)
+
+    @property
+    def options(self) -> tuple[str, ...]:
+        return self.options_in("both")
 
     @property
     def list_name(self) -> str:
         """Defined name of the dropdown list on the Lists sheet."""
         return f"list_{self.key}"
 
+    def heading_in(self, lang: Lang) -> str:
+        """Label cell text (`中文 English` for both languages), with * when required."""
+        label_text = shown(self.label, lang)
+        return f"{label_text} *" if self.required else label_text
+
     @property
     def heading(self) -> str:
-        """Label cell text: 中文 English, with * when required."""
-        shown = (
-            self.label.zh if self.label.zh == self.label.en else f"{self.label.zh} {self.label.en}"
-        )
-        return f"{shown} *" if self.required else shown
+        return self.heading_in("both")
 
 
 @dataclass(frozen=True)
@@ -193,9 +208,14 @@ PROFILE = InputSheet(
             ),
             Field(
                 "country",
-                text("国家/地区", "Country"),
-                "text",
-                note=text("ISO 两位代码，默认 CN", "ISO alpha-2 code, CN by default"),
+                text("国家/地区", "Country or region"),
+                "choice",
+                choices=COUNTRIES,
+                open_list=True,
+                note=text(
+                    "默认中国；列表中没有的国家填两位国家代码（如 CH）",
+                    "China by default; a country not in the list: its two-letter code (e.g. CH)",
+                ),
             ),
             Field(
                 "entity_type",
@@ -299,7 +319,19 @@ CONSUMPTION = InputSheet(
                     required=True,
                     choices=Provider,
                 ),
-                Field("model", text("模型", "Model"), "text", required=True),
+                Field(
+                    "model",
+                    text("模型", "Model"),
+                    "text",
+                    required=True,
+                    open_list=True,
+                    price_models=True,
+                    note=text(
+                        "从价格表的模型中选择；价格表没有的模型直接填写名称并选择成本等级",
+                        "Pick a model of the price table; another model: type its name and "
+                        "choose a cost class",
+                    ),
+                ),
                 Field("input_mtok_month", text("输入 百万token/月", "Input Mtok/month"), "mtok"),
                 Field(
                     "cached_input_mtok_month",
@@ -413,6 +445,16 @@ STOP_LOSS = InputSheet(
 INPUT_SHEETS: tuple[InputSheet, ...] = (PROFILE, CONSUMPTION, BUFFERS, STOP_LOSS)
 POLICY_SHEET, PRICES_SHEET, APPROVAL_SHEET, AUDIT_SHEET = "Policy", "Prices", "Approval", "AuditLog"
 LISTS_SHEET, CONF_SHEET = "Lists", "xlwings.conf"
+# The language the workbook's documents are written in, remembered on the hidden xlwings.conf
+# sheet (xlwings reads that sheet's A:B pairs and ignores keys it does not know). `creditbook new
+# --lang` and the ribbon's language list write it; both readers fill WorkbookInputs.language.
+LANGUAGE_KEY, LANGUAGE_KEY_CELL, LANGUAGE_CELL = "Creditbook Language", "A2", "B2"
+LANGUAGES: tuple[Lang, ...] = ("zh", "en", "both")
+FORM_HEADINGS: tuple[Text, ...] = (
+    text("项目", "Item"),
+    text("填写", "Input"),
+    text("说明", "Note"),
+)
 # Every sheet in workbook order with its VBA code name (one document module each).
 SHEETS: tuple[tuple[str, str], ...] = (
     *((sheet.name, sheet.code_name) for sheet in INPUT_SHEETS),

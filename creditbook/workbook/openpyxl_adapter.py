@@ -16,7 +16,7 @@ from openpyxl.workbook.workbook import Workbook
 from openpyxl.worksheet.merge import MergedCellRange
 from openpyxl.worksheet.worksheet import Worksheet
 
-from creditbook.core.records import Issue, error, warning
+from creditbook.core.records import Issue, Lang, error, warning
 from creditbook.workbook.approval import FIRST_COLUMN, SNAPSHOT_COLUMN, Plan
 from creditbook.workbook.cells import CellValue, SheetValues
 from creditbook.workbook.decide import (
@@ -33,7 +33,11 @@ from creditbook.workbook.layout import (
     AUDIT_FIRST_COLUMN,
     AUDIT_HEADER_ROW,
     AUDIT_SHEET,
+    CONF_SHEET,
     INPUT_SHEETS,
+    LANGUAGE_CELL,
+    LANGUAGE_KEY,
+    LANGUAGE_KEY_CELL,
     POLICY_FIRST_ROW,
     POLICY_PATH_COLUMN,
     POLICY_SHEET,
@@ -239,8 +243,24 @@ def _kept_parts_read_only(wb: Workbook) -> None:
     wb.vba_archive = zipfile.ZipFile(io.BytesIO(buffer.getvalue()))
 
 
+def read_language(wb: Workbook) -> CellValue:
+    """The config sheet's language cell (None when the workbook has no config sheet)."""
+    if CONF_SHEET not in wb.sheetnames:
+        return None
+    value: CellValue = wb[CONF_SHEET][LANGUAGE_CELL].value
+    return value
+
+
+def write_language(wb: Workbook, lang: Lang) -> None:
+    """Remember the language of the workbook's documents (the Evaluate button uses it)."""
+    ws = wb[CONF_SHEET]
+    ws[LANGUAGE_KEY_CELL], ws[LANGUAGE_CELL] = LANGUAGE_KEY, lang
+
+
 def read_inputs(wb: Workbook) -> WorkbookInputs:
-    return inputs_from(read_sheet_values(wb), read_policy_rows(wb), read_price_rows(wb))
+    return inputs_from(
+        read_sheet_values(wb), read_policy_rows(wb), read_price_rows(wb), read_language(wb)
+    )
 
 
 def write_approval(wb: Workbook, plan: Plan) -> None:
