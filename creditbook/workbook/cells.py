@@ -159,7 +159,7 @@ def _not_in_list(
     field: Field, raw: CellValue, labels: Sequence[Text], other: Text | None
 ) -> CellProblem:
     zh = "、".join(name.zh for name in labels) + (f"，{other.zh}" if other else "")
-    en = ", ".join(name.en for name in labels) + (f"; {other.en}" if other else "")
+    en = "; ".join(name.en for name in labels) + (f"; {other.en}" if other else "")
     return CellProblem(
         f"“{raw}”不是可选的{field.label.zh}，请从下拉列表中选择：{zh}",
         f"“{raw}” is not one of the choices for {field.label.en}; pick one from the list: {en}",

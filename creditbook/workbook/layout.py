@@ -274,8 +274,8 @@ PROFILE = InputSheet(
                 text("担保金额", "Guarantee amount"),
                 "money",
                 note=text(
-                    "银行保函和信用证计入担保缓冲",
-                    "Bank guarantees and letters of credit count as secured buffers",
+                    "银行保函、信用证的金额计入已持有的担保，抵减无担保敞口",
+                    "A bank guarantee or letter of credit counts as security held against the line",
                 ),
             ),
             Field("requested_limit", text("申请额度", "Requested limit"), "money", required=True),
@@ -375,7 +375,7 @@ CONSUMPTION = InputSheet(
 BUFFERS = InputSheet(
     name="Buffers",
     code_name="shBuffers",
-    title=text("风险缓冲", "Risk buffers"),
+    title=text("风险缓释", "Security and prepayment"),
     intro=text(
         "保证金、预付余额、账单周期、自动充值与分阶段额度。",
         "Deposit, prepaid balance, billing cycle, auto-recharge and a staged ramp-up.",

@@ -105,7 +105,9 @@ def test_choices_accept_label_key_or_either_language() -> None:
         assert from_cell(ENTITY, raw) == "listed"
     assert from_cell(TERMS, "30") == 30
     assert from_cell(TERMS, "30天") == 30
-    with pytest.raises(CellProblem, match="pick one from the list: Listed, State-owned") as problem:
+    with pytest.raises(
+        CellProblem, match="pick one from the list: Listed; State-owned; Public sector"
+    ) as problem:
         from_cell(ENTITY, "bank")
     assert "请从下拉列表中选择：上市公司、国有企业" in problem.value.zh
     with pytest.raises(CellProblem, match="one of 0, 15, 30"):
@@ -157,7 +159,7 @@ def test_an_unknown_country_lists_the_choices_in_plain_words() -> None:
     with pytest.raises(CellProblem) as problem:
         from_cell(COUNTRY, "Atlantis")
     assert problem.value.en.startswith("“Atlantis” is not one of the choices for Country")
-    assert "China, Hong Kong, China" in problem.value.en
+    assert "China; Hong Kong, China; Macao, China" in problem.value.en
     assert "two-letter country code" in problem.value.en
     assert "中国、中国香港" in problem.value.zh and "两位国家代码" in problem.value.zh
 

@@ -242,7 +242,13 @@ def _native_formulas(wb: Workbook, lang: Lang) -> None:
         wb[BUFFERS.name],
         "F",
         BUFFERS.form.first_row,
-        ((text("现金缓冲合计", "Cash buffers"), f"=N({deposit})+N({prepaid})", "#,##0.00"),),
+        (
+            (
+                text("保证金与预付余额合计", "Deposit and prepaid balance"),
+                f"=N({deposit})+N({prepaid})",
+                "#,##0.00",
+            ),
+        ),
         lang,
     )
     steps = STOP_LOSS.tables[0]
