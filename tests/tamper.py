@@ -150,7 +150,7 @@ def input_cells(wb: Workbook) -> list[list[tuple[str, Field]]]:
     for sheet in INPUT_SHEETS:
         ws, cells = wb[sheet.name], []
         if sheet.form:
-            cells += [(f"{sheet.name}!{sheet.form.cell(f.key)}", f) for f in sheet.form.fields]
+            cells += [(f"{sheet.name}!{sheet.form.cell(f)}", f) for f in sheet.form.fields]
         for table in sheet.tables:
             for row, values in table_rows(ws, table):
                 if any(value is not None for value in values):

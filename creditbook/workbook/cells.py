@@ -346,12 +346,19 @@ def assemble(values: Mapping[str, SheetValues]) -> Assembled:
             continue
         if sheet.form:
             block = out.raw.setdefault(sheet.form.block, {})
-            out.cells[(sheet.form.block,)] = (
-                f"{sheet.name}!{sheet.form.cell(sheet.form.fields[0].key)}"
-            )
-            for field_, raw in zip(sheet.form.fields, sheet_values.form, strict=True):
+            out.cells[(sheet.form.block,)] = f"{sheet.name}!{sheet.form.cell(sheet.form.fields[0])}"
+            for row, (field_, raw) in enumerate(
+                zip(sheet.form.fields, sheet_values.form, strict=True), start=sheet.form.first_row
+            ):
                 path = (sheet.form.block, field_.key)
-                cell = f"{sheet.name}!{sheet.form.cell(field_.key)}"
+                cell = f"{sheet.name}!{sheet.form.input_column}{row}"
+                if field_.member is not None:  # one tick row of a list of values
+                    out.cells.setdefault(path, cell)
+                    ticked = _read_field(field_, raw, (*path, field_.member.value), cell, out)
+                    block.setdefault(field_.key, [])
+                    if ticked:
+                        block[field_.key].append(field_.member.value)
+                    continue
                 value = _read_field(field_, raw, path, cell, out)
                 if value is not None:
                     block[field_.key] = value
@@ -396,9 +403,7 @@ def sheet_values_of(app: Application, lang: Lang = "both") -> dict[str, SheetVal
         values = SheetValues()
         if sheet.form:
             block = dumped[sheet.form.block]
-            values.form = [
-                to_cell(field_, block.get(field_.key), lang) for field_ in sheet.form.fields
-            ]
+            values.form = [_table_cell(field_, block, lang) for field_ in sheet.form.fields]
         for table in sheet.tables:
             items: Any = dumped
             for part in table.block:
@@ -410,7 +415,7 @@ def sheet_values_of(app: Application, lang: Lang = "both") -> dict[str, SheetVal
 
 def _table_cell(column: Field, item: Mapping[str, Any], lang: Lang) -> CellValue:
     if column.member is not None:
-        return to_cell(column, column.member in item[column.key])
+        return to_cell(column, column.member in item.get(column.key, ()))
     return to_cell(column, item.get(column.key), lang)
 
 

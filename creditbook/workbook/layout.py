@@ -19,6 +19,7 @@ from creditbook.core.models import (
     Currency,
     EntityType,
     GuaranteeType,
+    Material,
     Procurement,
     Provider,
     Recovery,
@@ -109,11 +110,17 @@ class Form:
     input_column: str = "C"
     note_column: str = "D"
 
-    def row(self, key: str) -> int:
-        return self.first_row + [field.key for field in self.fields].index(key)
+    def row(self, field: str | Field) -> int:
+        """A field's row, by the field or by its key when one row has it (tick rows share a key)."""
+        if isinstance(field, Field):
+            return self.first_row + self.fields.index(field)
+        rows = [index for index, each in enumerate(self.fields) if each.key == field]
+        if len(rows) != 1:
+            raise KeyError(f"{field!r} is the key of {len(rows)} rows of the {self.block} form")
+        return self.first_row + rows[0]
 
-    def cell(self, key: str) -> str:
-        return f"{self.input_column}{self.row(key)}"
+    def cell(self, field: str | Field) -> str:
+        return f"{self.input_column}{self.row(field)}"
 
     @property
     def last_row(self) -> int:
@@ -172,6 +179,21 @@ def column_letter(number: int) -> str:
 
 def _flags(key: str, values: type[StrEnum]) -> tuple[Field, ...]:
     return tuple(Field(key=key, label=label(value), kind="flag", member=value) for value in values)
+
+
+def _materials() -> tuple[Field, ...]:
+    """One tick row per new material an increase request brings (the form's list of values)."""
+    note = text("提额申请新提交的材料，勾选 ✓", "New material supporting an increase: tick with ✓")
+    return tuple(
+        Field(
+            key="new_materials",
+            label=text(f"新提交：{label(value).zh}", f"New: {label(value).en}"),
+            kind="flag",
+            member=value,
+            note=note if index == 0 else None,
+        )
+        for index, value in enumerate(Material)
+    )
 
 
 PROFILE = InputSheet(
@@ -290,6 +312,26 @@ PROFILE = InputSheet(
                 ),
             ),
             Field("sales_owner", text("销售负责人", "Sales owner"), "text"),
+            Field(
+                "current_limit",
+                text("现有额度", "Current limit"),
+                "money",
+                note=text(
+                    "申请提额时填写客户现有的授信额度；首次申请留空",
+                    "For an increase, the limit the customer has now; blank for a first "
+                    "application",
+                ),
+            ),
+            *_materials(),
+            Field(
+                "paid_invoices_12m",
+                text("近 12 个月已付账单数", "Invoices paid in 12 months"),
+                "integer",
+                note=text(
+                    "不填时按合作月数计，最多 12 张",
+                    "Blank: one a month of the relationship, at most 12",
+                ),
+            ),
         ),
     ),
 )

@@ -119,9 +119,7 @@ def read_sheet_values(wb: Workbook) -> dict[str, SheetValues]:
         ws = wb[sheet.name]
         read = SheetValues()
         if sheet.form:
-            read.form = [
-                _merged_value(ws, sheet.form.cell(field.key)) for field in sheet.form.fields
-            ]
+            read.form = [_merged_value(ws, sheet.form.cell(field)) for field in sheet.form.fields]
         read.tables = {table.name: table_rows(ws, table) for table in sheet.tables}
         values[sheet.name] = read
     return values
@@ -155,7 +153,7 @@ def write_sheet_values(
         sheet_values = values[sheet.name]
         if sheet.form:
             for field, value in zip(sheet.form.fields, sheet_values.form, strict=True):
-                write_text_safe(ws[sheet.form.cell(field.key)], value)
+                write_text_safe(ws[sheet.form.cell(field)], value)
         for table in sheet.tables:
             for row_number, row in table_rows(ws, table):
                 for position in range(len(row)):
@@ -328,7 +326,7 @@ def _read_ranges(wb: Workbook) -> Iterator[Iterable[Cell | MergedCell]]:
             continue
         ws = wb[sheet.name]
         if sheet.form:
-            yield (ws[sheet.form.cell(field.key)] for field in sheet.form.fields)
+            yield (ws[sheet.form.cell(field)] for field in sheet.form.fields)
         for table in sheet.tables:
             first, last = table_span(ws, table)
             right = table.first_column + len(table.columns) - 1

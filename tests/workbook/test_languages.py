@@ -7,6 +7,7 @@ the in-memory xlwings; dropdown values picked in one language are evaluated in a
 from __future__ import annotations
 
 import io
+import json
 import re
 import subprocess
 from collections.abc import Iterator
@@ -26,6 +27,7 @@ from creditbook.core.assess import parse_and_validate
 from creditbook.core.models import Application
 from creditbook.core.records import Lang
 from creditbook.data import default_policy, default_prices, example_applications
+from creditbook.excel import check_book, evaluate_book
 from creditbook.workbook import xlwings_adapter
 from creditbook.workbook.cells import SheetValues, sheet_values_of
 from creditbook.workbook.evaluate import evaluate_workbook, new_workbook
@@ -83,7 +85,7 @@ def _customer_cells(wb: Workbook) -> set[tuple[str, str]]:
         if sheet.form:
             for field in sheet.form.fields:
                 if field.key in CUSTOMER_KEYS:
-                    cells.add((sheet.name, sheet.form.cell(field.key)))
+                    cells.add((sheet.name, sheet.form.cell(field)))
         for table in sheet.tables:
             for index, column in enumerate(table.columns):
                 if column.key in CUSTOMER_KEYS:
@@ -204,6 +206,27 @@ def test_the_remembered_language_round_trips_through_both_readers(
     assert xlwings_adapter.read_inputs(book).language == other
 
 
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_the_evaluate_and_check_boxes_speak_the_workbooks_language(
+    made: dict[str, Path], lang: Lang
+) -> None:
+    assert PROFILE.form is not None
+    foreign = LATIN_WORD if lang == "zh" else CJK
+    cell = PROFILE.form.cell("years_in_business")
+    book = FakeBook(made[f"filled_{lang}"])
+    check_book(book)
+    evaluate_book(book, evaluated_at=EVALUATED_AT, evaluated_by="Wang Li")
+    book.sheets[PROFILE.name].ws[cell] = "many"
+    evaluate_book(book, evaluated_at=EVALUATED_AT, evaluated_by="Wang Li")
+    check_book(book)
+    prompts = [prompt for prompt, _, _ in book.app.alerts]
+    where = f"{PROFILE.name}!{cell}"
+    assert len(prompts) == 4 and where in prompts[2] and where in prompts[3]
+    for prompt in prompts:
+        shown = prompt.replace(where, "").replace("many", "").replace("OK", "")
+        assert not foreign.search(shown), prompt
+
+
 def test_a_workbook_from_before_the_language_cell_reads_none(made: dict[str, Path]) -> None:
     wb = load(made["blank_zh"])
     wb[CONF_SHEET][LANGUAGE_CELL] = None
@@ -303,7 +326,7 @@ def _filled(app: Application, template: Lang, values_lang: Lang, pick: Any, path
 def test_labels_in_any_language_evaluate_as_the_ids_do(
     name: str, app: Application, tmp_path: Path
 ) -> None:
-    decisions = {}
+    decisions: dict[str, Any] = {}
     for variant, (template, values_lang, pick) in VARIANTS.items():
         path = _filled(app, template, values_lang, pick, tmp_path / f"{len(decisions)}.xlsm")
         result = evaluate_workbook(
@@ -340,3 +363,39 @@ def test_libreoffice_shows_the_chinese_profile_and_keeps_the_language(
     assert not english, sorted(english)
     saved = convert(made["filled_zh"], "xlsx", tmp_path)
     assert read_inputs(load(saved)).language == "zh"
+
+
+# ------------------------------------------------------------------- an increase, in the workbook
+
+
+def test_an_increase_request_goes_through_the_workbook(tmp_path: Path) -> None:
+    """Current limit, the new materials (one tick row each) and the invoices paid are on the
+    Profile sheet: JSON → `new --lang zh` → export gives the same application."""
+    raw = dict(example_applications()[0][1])
+    raw["profile"] = {
+        **raw["profile"],
+        "current_limit": 500000,
+        "new_materials": ["bank_statements", "audited_financials"],
+        "paid_invoices_12m": 9,
+    }
+    source = tmp_path / "increase.json"
+    source.write_text(json.dumps(raw, default=str), "utf-8")
+    made = _new("zh", tmp_path / "increase.xlsm", "--input", source)
+    assert PROFILE.form is not None
+    ws = openpyxl.load_workbook(made)[PROFILE.name]
+    ticks = [field for field in PROFILE.form.fields if field.key == "new_materials"]
+    assert [ws[f"{PROFILE.form.label_column}{PROFILE.form.row(f)}"].value for f in ticks] == [
+        "新提交：经审计财务报表",
+        "新提交：银行流水",
+        "新提交：追加担保",
+        "新提交：书面采购承诺",
+    ]
+    assert [ws[PROFILE.form.cell(field)].value for field in ticks] == ["✓", "✓", None, None]
+    assert ws[PROFILE.form.cell("current_limit")].value == 500000
+    exported = run_creditbook("export", made, "--json")
+    assert exported.returncode == 0, exported.stderr
+    profile = json.loads(exported.stdout)["profile"]
+    assert profile["current_limit"] == 500000 and profile["paid_invoices_12m"] == 9
+    assert profile["new_materials"] == ["audited_financials", "bank_statements"]
+    with pytest.raises(KeyError, match="key of 4 rows"):
+        PROFILE.form.cell("new_materials")

@@ -137,19 +137,19 @@ def _form_sheet(ws: Worksheet, sheet: InputSheet, lang: Lang) -> None:
         ws[f"{column}{form.first_row - 1}"] = shown(heading, lang)
         ws[f"{column}{form.first_row - 1}"].style = "cb_header"
     for field in form.fields:
-        row = form.row(field.key)
+        row = form.row(field)
         ws.row_dimensions[row].height = 30
         ws[f"{form.label_column}{row}"] = field.heading_in(lang)
         ws[f"{form.label_column}{row}"].style = (
             "cb_label_required" if field.required else "cb_label"
         )
-        cell = ws[form.cell(field.key)]
+        cell = ws[form.cell(field)]
         cell.style = "cb_input"
         cell.number_format = field.number_format
         if field.note:
             ws[f"{form.note_column}{row}"] = _lines(field.note, lang, " / ")
             ws[f"{form.note_column}{row}"].style = "cb_note"
-        _validate(ws, field, form.cell(field.key), lang)
+        _validate(ws, field, form.cell(field), lang)
     ws.column_dimensions["B"].width = 36
     ws.column_dimensions["C"].width = 30
     ws.column_dimensions["D"].width = 58
