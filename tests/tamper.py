@@ -26,7 +26,7 @@ from __future__ import annotations
 import random
 import subprocess
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -40,6 +40,7 @@ from openpyxl.utils.cell import coordinate_from_string
 from openpyxl.workbook.workbook import Workbook
 
 from creditbook.core.labels import LABELS
+from creditbook.core.records import text
 from creditbook.data import default_policy, default_prices
 from creditbook.workbook.batch import officials
 from creditbook.workbook.cells import (
@@ -232,6 +233,9 @@ def same_value(field: Field, raw: CellValue, rng: random.Random) -> CellValue:
     if value is None:
         return " "
     if field.kind == "choice":
+        if isinstance(field.choices, Mapping):  # a country: its code or its name
+            name = field.choices.get(value, text(value, value))
+            return rng.choice([value.lower(), name.zh, name.en, f"{name.zh} {name.en}"])
         if not isinstance(field.choices, type):
             return rng.choice([f"{value}天", f"{value} days", str(value)])
         choice = field.choices(value)
