@@ -488,9 +488,11 @@ INPUT_SHEETS: tuple[InputSheet, ...] = (PROFILE, CONSUMPTION, BUFFERS, STOP_LOSS
 POLICY_SHEET, PRICES_SHEET, APPROVAL_SHEET, AUDIT_SHEET = "Policy", "Prices", "Approval", "AuditLog"
 LISTS_SHEET, CONF_SHEET = "Lists", "xlwings.conf"
 # The language the workbook's documents are written in, remembered on the hidden xlwings.conf
-# sheet (xlwings reads that sheet's A:B pairs and ignores keys it does not know). `creditbook new
-# --lang` and the ribbon's language list write it; both readers fill WorkbookInputs.language.
-LANGUAGE_KEY, LANGUAGE_KEY_CELL, LANGUAGE_CELL = "Creditbook Language", "A2", "B2"
+# sheet beside xlwings' own settings: those are the A:B pairs from A1 down, which finance may
+# extend (Interpreter_Win ...), so ours is in D1:E1, where neither xlwings nor a new setting goes.
+# `creditbook new --lang` and the ribbon's language list write it; both readers fill
+# WorkbookInputs.language.
+LANGUAGE_KEY, LANGUAGE_KEY_CELL, LANGUAGE_CELL = "Creditbook Language", "D1", "E1"
 LANGUAGES: tuple[Lang, ...] = ("zh", "en", "both")
 FORM_HEADINGS: tuple[Text, ...] = (
     text("项目", "Item"),

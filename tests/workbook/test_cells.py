@@ -22,7 +22,16 @@ from creditbook.workbook.cells import (
     to_cell,
 )
 from creditbook.workbook.decide import parse_cells
-from creditbook.workbook.layout import BUFFERS, CONSUMPTION, INPUT_SHEETS, PROFILE, STOP_LOSS, Field
+from creditbook.workbook.layout import (
+    BUFFERS,
+    CONF_SHEET,
+    CONSUMPTION,
+    INPUT_SHEETS,
+    LANGUAGE_CELL,
+    PROFILE,
+    STOP_LOSS,
+    Field,
+)
 
 MONEY = Field("amount", text("金额", "Amount"), "money")
 RATIO = Field("ratio", text("比例", "Ratio"), "ratio")
@@ -210,7 +219,9 @@ def test_the_remembered_language_reads_from_its_cell(
 ) -> None:
     read, issues = language_of(raw)
     assert read == lang
-    assert [issue.location for issue in issues] == (["xlwings.conf!B2"] if warned else [])
+    assert [issue.location for issue in issues] == (
+        [f"{CONF_SHEET}!{LANGUAGE_CELL}"] if warned else []
+    )
 
 
 def test_flags() -> None:

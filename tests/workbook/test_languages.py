@@ -197,6 +197,8 @@ def test_the_remembered_language_round_trips_through_both_readers(
     path = made[f"blank_{lang}"]
     conf = openpyxl.load_workbook(path)[CONF_SHEET]
     assert (conf[LANGUAGE_KEY_CELL].value, conf[LANGUAGE_CELL].value) == (LANGUAGE_KEY, lang)
+    # outside xlwings' settings (A:B from A1 down), where finance adds Interpreter_Win and the like
+    assert conf["A2"].value is None and LANGUAGE_KEY_CELL[0] not in "AB"
     assert read_inputs(load(path)).language == lang
     book = FakeBook(path)
     assert xlwings_adapter.read_inputs(book).language == lang

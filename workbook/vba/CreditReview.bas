@@ -14,9 +14,9 @@ Private Const XLWINGS_ADDIN = "xlwings.xlam"
 Private Const APPROVAL_SHEET = "Approval"
 ' Where the workbook remembers the language of its documents (creditbook.workbook.layout).
 Private Const CONF_SHEET = "xlwings.conf"
-Private Const LANGUAGE_KEY_CELL = "A2"
+Private Const LANGUAGE_KEY_CELL = "D1"
 Private Const LANGUAGE_KEY = "Creditbook Language"
-Private Const LANGUAGE_CELL = "B2"
+Private Const LANGUAGE_CELL = "E1"
 Private Const LANGUAGE_ITEM = "lang"
 
 Sub OnEvaluate(control As IRibbonControl)
