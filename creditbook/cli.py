@@ -283,7 +283,7 @@ def cmd_new(args: argparse.Namespace) -> int:
         if app is None:
             _print_issues(issues, args.lang, False)
             return EXIT_INPUT
-    write_atomic(args.out, new_workbook(app))
+    write_atomic(args.out, new_workbook(app, lang=args.lang))
     print(f"created {args.out}")
     return EXIT_OK
 
@@ -509,7 +509,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     new.add_argument("--input", type=Path, help="application JSON to fill in")
     new.add_argument("-o", "--out", type=Path, required=True)
-    common(new)
+    common(new)  # --lang: the input sheets' language, which the workbook remembers
     new.set_defaults(run=cmd_new)
 
     export = commands.add_parser("export", help="read a filled workbook back into application JSON")

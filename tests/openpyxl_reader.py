@@ -30,7 +30,9 @@ from creditbook.workbook.file_io import unreadable_workbook
 from creditbook.workbook.intake import check_workbook_file
 from creditbook.workbook.layout import (
     APPROVAL_SHEET,
+    CONF_SHEET,
     INPUT_SHEETS,
+    LANGUAGE_CELL,
     POLICY_FIRST_ROW,
     POLICY_PATH_COLUMN,
     POLICY_SHEET,
@@ -122,8 +124,18 @@ def load(path: Path, *, data_only: bool = True) -> Workbook:
     return wb
 
 
+def read_language(wb: Workbook) -> CellValue:
+    """The config sheet's language cell (None when the workbook has no config sheet)."""
+    if CONF_SHEET not in wb.sheetnames:
+        return None
+    value: CellValue = wb[CONF_SHEET][LANGUAGE_CELL].value
+    return value
+
+
 def read_inputs(wb: Workbook) -> WorkbookInputs:
-    return inputs_from(read_sheet_values(wb), read_policy_rows(wb), read_price_rows(wb))
+    return inputs_from(
+        read_sheet_values(wb), read_policy_rows(wb), read_price_rows(wb), read_language(wb)
+    )
 
 
 def read_snapshot(wb: Workbook) -> dict[str, CellValue]:

@@ -26,7 +26,7 @@ from __future__ import annotations
 import random
 import subprocess
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -41,6 +41,7 @@ from openpyxl.workbook.workbook import Workbook
 from openpyxl_reader import read_inputs, read_policy_rows
 
 from creditbook.core.labels import LABELS
+from creditbook.core.records import text
 from creditbook.data import default_policy, default_prices
 from creditbook.workbook.cells import (
     EXCEL_EPOCH,
@@ -146,7 +147,7 @@ def input_cells(wb: Workbook) -> list[list[tuple[str, Field]]]:
     for sheet in INPUT_SHEETS:
         ws, cells = wb[sheet.name], []
         if sheet.form:
-            cells += [(f"{sheet.name}!{sheet.form.cell(f.key)}", f) for f in sheet.form.fields]
+            cells += [(f"{sheet.name}!{sheet.form.cell(f)}", f) for f in sheet.form.fields]
         for table in sheet.tables:
             for row, values in table_rows(ws, table):
                 if any(value is not None for value in values):
@@ -228,6 +229,9 @@ def same_value(field: Field, raw: CellValue, rng: random.Random) -> CellValue:
     if value is None:
         return " "
     if field.kind == "choice":
+        if isinstance(field.choices, Mapping):  # a country: its code or its name
+            name = field.choices.get(value, text(value, value))
+            return rng.choice([value.lower(), name.zh, name.en, f"{name.zh} {name.en}"])
         if not isinstance(field.choices, type):
             return rng.choice([f"{value}天", f"{value} days", str(value)])
         choice = field.choices(value)

@@ -20,7 +20,7 @@ from creditbook.core.models import (
     Structure,
     Trigger,
 )
-from creditbook.core.records import Text, text
+from creditbook.core.records import Lang, Text, text
 
 LABELS: dict[StrEnum, Text] = {
     EntityType.LISTED: text("上市公司", "Listed"),
@@ -86,42 +86,61 @@ LABELS: dict[StrEnum, Text] = {
 }
 
 
-def label(value: StrEnum) -> Text:
-    return LABELS[value]
-
-
-def display(value: StrEnum) -> str:
-    """The dropdown text of a value: `上市公司 Listed`; one word when both languages agree."""
-    both = LABELS[value]
-    return both.zh if both.zh == both.en else f"{both.zh} {both.en}"
-
-
-# Countries and regions by ISO 3166 code, for the documents; a code not listed shows as itself.
-COUNTRY_NAMES: dict[str, Text] = {
+# Countries and regions a customer may be registered in, by ISO 3166-1 alpha-2 code; any other
+# two-letter code is still accepted where a country is asked for.
+COUNTRIES: dict[str, Text] = {
     "CN": text("中国", "China"),
     "HK": text("中国香港", "Hong Kong, China"),
     "MO": text("中国澳门", "Macao, China"),
     "TW": text("中国台湾", "Taiwan, China"),
     "SG": text("新加坡", "Singapore"),
-    "MY": text("马来西亚", "Malaysia"),
-    "ID": text("印度尼西亚", "Indonesia"),
-    "TH": text("泰国", "Thailand"),
-    "VN": text("越南", "Vietnam"),
     "JP": text("日本", "Japan"),
     "KR": text("韩国", "South Korea"),
+    "MY": text("马来西亚", "Malaysia"),
+    "TH": text("泰国", "Thailand"),
+    "VN": text("越南", "Vietnam"),
+    "ID": text("印度尼西亚", "Indonesia"),
+    "IN": text("印度", "India"),
     "AE": text("阿联酋", "United Arab Emirates"),
     "SA": text("沙特阿拉伯", "Saudi Arabia"),
     "US": text("美国", "United States"),
+    "CA": text("加拿大", "Canada"),
     "GB": text("英国", "United Kingdom"),
     "DE": text("德国", "Germany"),
     "FR": text("法国", "France"),
+    "NL": text("荷兰", "Netherlands"),
     "AU": text("澳大利亚", "Australia"),
+    "BR": text("巴西", "Brazil"),
 }
+
+
+def label(value: StrEnum) -> Text:
+    return LABELS[value]
+
+
+def shown(value: Text, lang: Lang = "both") -> str:
+    """A label as a cell or dropdown shows it: `上市公司 Listed` for both languages (one word when
+    they agree), else the one language."""
+    if lang == "zh":
+        return value.zh
+    if lang == "en" or value.zh == value.en:
+        return value.en
+    return f"{value.zh} {value.en}"
+
+
+def display(value: StrEnum, lang: Lang = "both") -> str:
+    """The dropdown text of a value: `上市公司 Listed`, `上市公司` or `Listed`."""
+    return shown(LABELS[value], lang)
+
+
+def country_label(code: str) -> Text:
+    """A country's name; a code not in the table is shown as the code."""
+    return COUNTRIES.get(code, text(code, code))
 
 
 def country(code: str) -> Text:
     """A country code as people read it: 新加坡（SG） / Singapore (SG)."""
-    name = COUNTRY_NAMES.get(code)
+    name = COUNTRIES.get(code)
     if name is None:
         return text(code, code)
     return text(f"{name.zh}（{code}）", f"{name.en} ({code})")

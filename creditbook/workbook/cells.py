@@ -20,11 +20,20 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from creditbook.core.labels import LABELS, display
+from creditbook.core.labels import LABELS, display, shown
 from creditbook.core.models import Application
-from creditbook.core.records import Issue, Path, error
+from creditbook.core.records import Issue, Lang, Path, Text, error, text, warning
 from creditbook.core.validation import MISSING
-from creditbook.workbook.layout import FLAG_MARK, INPUT_SHEETS, Field, InputSheet, Table
+from creditbook.workbook.layout import (
+    CONF_SHEET,
+    FLAG_MARK,
+    INPUT_SHEETS,
+    LANGUAGE_CELL,
+    LANGUAGES,
+    Field,
+    InputSheet,
+    Table,
+)
 
 CellValue = str | int | float | Decimal | bool | date | datetime | None
 EXCEL_ERRORS = (
@@ -48,6 +57,10 @@ MAX_MAGNITUDE = 15
 MULTIPLIERS = {"万": Decimal(10_000), "亿": Decimal(100_000_000)}
 CURRENCY_MARKS = re.compile(r"^(CNY|RMB|USD|US\$|[¥￥$])|(元|CNY|RMB|USD)$", re.IGNORECASE)
 DATE_TEXT = re.compile(r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?$")
+# Left out when a picked or typed choice is compared: spaces, and the marks that join the two
+# languages or the words of an id (`上市公司 / Listed`, `private_sme`, `Deposit-backed`).
+CHOICE_NOISE = re.compile(r"[\s_\-/·]+")
+COUNTRY_CODE = re.compile(r"^[A-Za-z]{2}$")
 
 
 class CellProblem(ValueError):
@@ -132,7 +145,30 @@ def _date(raw: CellValue) -> date:
         ) from None
 
 
+def _comparable(value: str) -> str:
+    return CHOICE_NOISE.sub("", unicodedata.normalize("NFKC", value)).casefold()
+
+
+def _names(value: str, name: Text) -> set[str]:
+    """Every text that picks a choice: its id, each language's label, and both together."""
+    both = (value, name.zh, name.en, shown(name), name.render("both"))
+    return {_comparable(text_) for text_ in both}
+
+
+def _not_in_list(
+    field: Field, raw: CellValue, labels: Sequence[Text], other: Text | None
+) -> CellProblem:
+    zh = "、".join(name.zh for name in labels) + (f"，{other.zh}" if other else "")
+    en = "; ".join(name.en for name in labels) + (f"; {other.en}" if other else "")
+    return CellProblem(
+        f"“{raw}”不是可选的{field.label.zh}，请从下拉列表中选择：{zh}",
+        f"“{raw}” is not one of the choices for {field.label.en}; pick one from the list: {en}",
+    )
+
+
 def _choice(field: Field, raw: CellValue) -> str | int:
+    """A dropdown's value from its id, or its label in Chinese, English or both (spaces and case
+    aside): a workbook filled in one language reads the same in another."""
     if isinstance(field.choices, tuple):
         value = _integer(
             str(raw).replace("天", "").replace("days", "") if isinstance(raw, str) else raw
@@ -141,16 +177,21 @@ def _choice(field: Field, raw: CellValue) -> str | int:
             allowed = ", ".join(map(str, field.choices))
             raise CellProblem(f"应为 {allowed} 之一", f"must be one of {allowed}")
         return value
-    wanted = unicodedata.normalize("NFKC", str(raw)).strip().casefold()
     assert field.choices is not None
+    wanted = _comparable(str(raw))
+    if isinstance(field.choices, Mapping):  # codes with labels: countries
+        for code, name in field.choices.items():
+            if wanted in _names(code, name):
+                return code
+        typed = unicodedata.normalize("NFKC", str(raw)).strip()
+        if field.open_list and COUNTRY_CODE.match(typed):
+            return typed.upper()
+        other = text("或填两位国家代码（如 CH）", "or a two-letter country code (e.g. CH)")
+        raise _not_in_list(field, raw, list(field.choices.values()), other)
     for choice in field.choices:
-        names = (choice.value, display(choice), LABELS[choice].zh, LABELS[choice].en)
-        if wanted in {unicodedata.normalize("NFKC", name).casefold() for name in names}:
+        if wanted in _names(choice.value, LABELS[choice]):
             return choice.value
-    options = "、".join(display(choice) for choice in field.choices)
-    raise CellProblem(
-        f"{raw!r} 不在下拉选项中：{options}", f"{raw!r} is not in the list: {options}"
-    )
+    raise _not_in_list(field, raw, [LABELS[choice] for choice in field.choices], None)
 
 
 def _flag(raw: CellValue) -> bool:
@@ -199,14 +240,16 @@ def from_cell(field: Field, raw: CellValue) -> Any:
     return _text(raw)
 
 
-def to_cell(field: Field, value: Any) -> CellValue:
+def to_cell(field: Field, value: Any, lang: Lang = "both") -> CellValue:
     """The cell value that shows a contract value (dropdown text for choices, ✓ for flags)."""
     if value is None:
         return None
     if field.kind == "flag":
         return FLAG_MARK if value else None
     if field.kind == "choice" and isinstance(value, StrEnum):
-        return display(value)
+        return display(value, lang)
+    if field.kind == "choice" and isinstance(field.choices, Mapping) and value in field.choices:
+        return shown(field.choices[value], lang)
     if isinstance(value, Decimal):
         return int(value) if value == value.to_integral_value() else float(value)
     return value  # type: ignore[no-any-return]
@@ -303,12 +346,19 @@ def assemble(values: Mapping[str, SheetValues]) -> Assembled:
             continue
         if sheet.form:
             block = out.raw.setdefault(sheet.form.block, {})
-            out.cells[(sheet.form.block,)] = (
-                f"{sheet.name}!{sheet.form.cell(sheet.form.fields[0].key)}"
-            )
-            for field_, raw in zip(sheet.form.fields, sheet_values.form, strict=True):
+            out.cells[(sheet.form.block,)] = f"{sheet.name}!{sheet.form.cell(sheet.form.fields[0])}"
+            for row, (field_, raw) in enumerate(
+                zip(sheet.form.fields, sheet_values.form, strict=True), start=sheet.form.first_row
+            ):
                 path = (sheet.form.block, field_.key)
-                cell = f"{sheet.name}!{sheet.form.cell(field_.key)}"
+                cell = f"{sheet.name}!{sheet.form.input_column}{row}"
+                if field_.member is not None:  # one tick row of a list of values
+                    out.cells.setdefault(path, cell)
+                    ticked = _read_field(field_, raw, (*path, field_.member.value), cell, out)
+                    block.setdefault(field_.key, [])
+                    if ticked:
+                        block[field_.key].append(field_.member.value)
+                    continue
                 value = _read_field(field_, raw, path, cell, out)
                 if value is not None:
                     block[field_.key] = value
@@ -333,34 +383,56 @@ def locate(issues: Iterable[Issue], cells: Mapping[Path, str]) -> list[Issue]:
 
 
 def table_values(
-    table: Table, items: Sequence[Mapping[str, Any]]
+    table: Table, items: Sequence[Mapping[str, Any]], lang: Lang = "both"
 ) -> list[tuple[int, list[CellValue]]]:
     """Rows of cell values (with their row numbers) that show a list of contract items."""
     return [
-        (table.first_data_row + index, [_table_cell(column, item) for column in table.columns])
+        (
+            table.first_data_row + index,
+            [_table_cell(column, item, lang) for column in table.columns],
+        )
         for index, item in enumerate(items)
     ]
 
 
-def sheet_values_of(app: Application) -> dict[str, SheetValues]:
-    """The cell values that show an application, by sheet."""
+def sheet_values_of(app: Application, lang: Lang = "both") -> dict[str, SheetValues]:
+    """The cell values that show an application in a language, by sheet."""
     dumped = app.model_dump()
     result = {}
     for sheet in INPUT_SHEETS:
         values = SheetValues()
         if sheet.form:
             block = dumped[sheet.form.block]
-            values.form = [to_cell(field_, block.get(field_.key)) for field_ in sheet.form.fields]
+            values.form = [_table_cell(field_, block, lang) for field_ in sheet.form.fields]
         for table in sheet.tables:
             items: Any = dumped
             for part in table.block:
                 items = items[part]
-            values.tables[table.name] = table_values(table, items)
+            values.tables[table.name] = table_values(table, items, lang)
         result[sheet.name] = values
     return result
 
 
-def _table_cell(column: Field, item: Mapping[str, Any]) -> CellValue:
+def _table_cell(column: Field, item: Mapping[str, Any], lang: Lang) -> CellValue:
     if column.member is not None:
-        return to_cell(column, column.member in item[column.key])
-    return to_cell(column, item.get(column.key))
+        return to_cell(column, column.member in item.get(column.key, ()))
+    return to_cell(column, item.get(column.key), lang)
+
+
+def language_of(raw: CellValue) -> tuple[Lang | None, list[Issue]]:
+    """The language a workbook remembers (its config cell); blank in a workbook made before it
+    remembered one. Another value is set aside with a warning, and both languages are used."""
+    if is_blank(raw):
+        return None, []
+    wanted = unicodedata.normalize("NFKC", str(raw)).strip().casefold()
+    for lang in LANGUAGES:
+        if wanted == lang:
+            return lang, []
+    where = f"{CONF_SHEET}!{LANGUAGE_CELL}"
+    problem = warning(
+        (CONF_SHEET, LANGUAGE_CELL),
+        f"工作簿记住的语言“{raw}”不是 zh、en 或 both，按中英对照输出；可在功能区“语言”中重新选择",
+        f"the language the workbook remembers, “{raw}”, is not zh, en or both; both languages are "
+        "used. Choose it again under Language on the ribbon",
+    )
+    return None, [problem.at(where)]

@@ -29,6 +29,7 @@ from creditbook.workbook.cells import (
     SheetValues,
     assemble,
     excel_float,
+    language_of,
     locate,
 )
 from creditbook.workbook.flatten import unflatten
@@ -185,10 +186,19 @@ def inputs_from(
     values: Mapping[str, SheetValues],
     policy_rows: Sequence[PolicyRow] | None,
     price_rows: Sequence[Mapping[str, CellValue]] | None,
+    language: CellValue = None,
 ) -> WorkbookInputs:
+    """`language`: the value of the config sheet's language cell."""
     policy, policy_issues = policy_from_rows(policy_rows)
     prices, price_issues = prices_from_rows(price_rows)
-    return WorkbookInputs(assemble(values), policy, prices, (*policy_issues, *price_issues))
+    lang, language_issues = language_of(language)
+    return WorkbookInputs(
+        assemble(values),
+        policy,
+        prices,
+        (*policy_issues, *price_issues, *language_issues),
+        language=lang,
+    )
 
 
 def application_of(

@@ -13,14 +13,14 @@ from openpyxl.workbook.workbook import Workbook
 from creditbook.core.models import Application, Decision
 from creditbook.core.policy import Policy
 from creditbook.core.records import Issue, Lang
-from creditbook.data import default_policy
+from creditbook.data import default_policy, default_prices
 from creditbook.workbook.cells import sheet_values_of
 from creditbook.workbook.decide import WorkbookInputs, application_of, decide
 from creditbook.workbook.layout import ANNEX_SHEET, APPROVAL_SHEET, AUDIT_SHEET
 from creditbook.workbook.openpyxl_adapter import from_bytes, write_sheet_values
 from creditbook.workbook.package_reader import read_file
 from creditbook.workbook.package_writer import Editor
-from creditbook.workbook.xlsm.build import template_bytes
+from creditbook.workbook.xlsm.build import build_workbook, template_bytes
 
 
 def _save(wb: Workbook) -> bytes:
@@ -29,13 +29,21 @@ def _save(wb: Workbook) -> bytes:
     return buffer.getvalue()
 
 
-def new_workbook(app: Application | None, template: bytes | None = None) -> bytes:
-    """The template, filled with the application when one is given (its VBA and ribbon kept)."""
-    template = template or template_bytes()
+def new_workbook(
+    app: Application | None, template: bytes | None = None, lang: Lang = "both"
+) -> bytes:
+    """The template, filled with the application when one is given (its VBA and ribbon kept).
+
+    In both languages the shipped template is used; in one, a template built in that language."""
+    if template is None:
+        both = lang == "both"
+        template = (
+            template_bytes() if both else build_workbook(default_policy(), default_prices(), lang)
+        )
     if app is None:
         return template
     wb = from_bytes(template)
-    write_sheet_values(wb, sheet_values_of(app))
+    write_sheet_values(wb, sheet_values_of(app, lang))
     return _save(wb)
 
 

@@ -7,25 +7,26 @@ item. A `Field` knows its contract key, so a cell maps to a contract path and ba
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Literal
 
-from creditbook.core.labels import display, label
+from creditbook.core.labels import COUNTRIES, display, label, shown
 from creditbook.core.models import (
     Action,
     CostClass,
     Currency,
     EntityType,
     GuaranteeType,
+    Material,
     Procurement,
     Provider,
     Recovery,
     Scenario,
     Trigger,
 )
-from creditbook.core.records import Path, Text, text
+from creditbook.core.records import Lang, Path, Text, text
 
 Kind = Literal["text", "integer", "number", "money", "ratio", "mtok", "date", "choice", "flag"]
 NUMBER_FORMATS: dict[Kind, str] = {
@@ -42,45 +43,60 @@ NUMBER_FORMATS: dict[Kind, str] = {
 FLAG_MARK = "✓"
 
 
+# Choices: an enumeration (its labels are shown), numbers, or codes with their labels (countries).
+Choices = type[StrEnum] | tuple[int, ...] | Mapping[str, Text]
+
+
 @dataclass(frozen=True)
 class Field:
-    """One input: its contract key, bilingual label, kind, dropdown values, help note."""
+    """One input: its contract key, bilingual label, kind, dropdown values, help note.
+
+    An `open_list` dropdown suggests values but takes others too (a country by its ISO code, a
+    model the price table does not list); `price_models` fills its list from the price table."""
 
     key: str
     label: Text
     kind: Kind
     required: bool = False
-    choices: type[StrEnum] | tuple[int, ...] | None = None
+    choices: Choices | None = None
     note: Text | None = None
     member: StrEnum | None = None  # a flag column: this value is in the list `key`
+    open_list: bool = False
+    price_models: bool = False
 
     @property
     def number_format(self) -> str:
         return NUMBER_FORMATS[self.kind]
 
-    @property
-    def options(self) -> tuple[str, ...]:
-        """Dropdown texts, in the order they are offered."""
+    def options_in(self, lang: Lang) -> tuple[str, ...]:
+        """Dropdown texts in a language, in the order they are offered (price models aside)."""
         if self.kind == "flag":
             return (FLAG_MARK,)
         if isinstance(self.choices, tuple):
             return tuple(str(choice) for choice in self.choices)
+        if isinstance(self.choices, Mapping):
+            return tuple(shown(name, lang) for name in self.choices.values())
         if self.choices is None:
             return ()
-        return tuple(display(choice) for choice in self.choices)
+        return tuple(display(choice, lang) for choice in self.choices)
+
+    @property
+    def options(self) -> tuple[str, ...]:
+        return self.options_in("both")
 
     @property
     def list_name(self) -> str:
         """Defined name of the dropdown list on the Lists sheet."""
         return f"list_{self.key}"
 
+    def heading_in(self, lang: Lang) -> str:
+        """Label cell text (`中文 English` for both languages), with * when required."""
+        label_text = shown(self.label, lang)
+        return f"{label_text} *" if self.required else label_text
+
     @property
     def heading(self) -> str:
-        """Label cell text: 中文 English, with * when required."""
-        shown = (
-            self.label.zh if self.label.zh == self.label.en else f"{self.label.zh} {self.label.en}"
-        )
-        return f"{shown} *" if self.required else shown
+        return self.heading_in("both")
 
 
 @dataclass(frozen=True)
@@ -94,11 +110,17 @@ class Form:
     input_column: str = "C"
     note_column: str = "D"
 
-    def row(self, key: str) -> int:
-        return self.first_row + [field.key for field in self.fields].index(key)
+    def row(self, field: str | Field) -> int:
+        """A field's row, by the field or by its key when one row has it (tick rows share a key)."""
+        if isinstance(field, Field):
+            return self.first_row + self.fields.index(field)
+        rows = [index for index, each in enumerate(self.fields) if each.key == field]
+        if len(rows) != 1:
+            raise KeyError(f"{field!r} is the key of {len(rows)} rows of the {self.block} form")
+        return self.first_row + rows[0]
 
-    def cell(self, key: str) -> str:
-        return f"{self.input_column}{self.row(key)}"
+    def cell(self, field: str | Field) -> str:
+        return f"{self.input_column}{self.row(field)}"
 
     @property
     def last_row(self) -> int:
@@ -159,6 +181,21 @@ def _flags(key: str, values: type[StrEnum]) -> tuple[Field, ...]:
     return tuple(Field(key=key, label=label(value), kind="flag", member=value) for value in values)
 
 
+def _materials() -> tuple[Field, ...]:
+    """One tick row per new material an increase request brings (the form's list of values)."""
+    note = text("提额申请新提交的材料，勾选 ✓", "New material supporting an increase: tick with ✓")
+    return tuple(
+        Field(
+            key="new_materials",
+            label=text(f"新提交：{label(value).zh}", f"New: {label(value).en}"),
+            kind="flag",
+            member=value,
+            note=note if index == 0 else None,
+        )
+        for index, value in enumerate(Material)
+    )
+
+
 PROFILE = InputSheet(
     name="Profile",
     code_name="shProfile",
@@ -193,9 +230,14 @@ PROFILE = InputSheet(
             ),
             Field(
                 "country",
-                text("国家/地区", "Country"),
-                "text",
-                note=text("ISO 两位代码，默认 CN", "ISO alpha-2 code, CN by default"),
+                text("国家/地区", "Country or region"),
+                "choice",
+                choices=COUNTRIES,
+                open_list=True,
+                note=text(
+                    "默认中国；列表中没有的国家填两位国家代码（如 CH）",
+                    "China by default; a country not in the list: its two-letter code (e.g. CH)",
+                ),
             ),
             Field(
                 "entity_type",
@@ -254,8 +296,8 @@ PROFILE = InputSheet(
                 text("担保金额", "Guarantee amount"),
                 "money",
                 note=text(
-                    "银行保函和信用证计入担保缓冲",
-                    "Bank guarantees and letters of credit count as secured buffers",
+                    "银行保函、信用证的金额计入已持有的担保，抵减无担保敞口",
+                    "A bank guarantee or letter of credit counts as security held against the line",
                 ),
             ),
             Field("requested_limit", text("申请额度", "Requested limit"), "money", required=True),
@@ -270,6 +312,26 @@ PROFILE = InputSheet(
                 ),
             ),
             Field("sales_owner", text("销售负责人", "Sales owner"), "text"),
+            Field(
+                "current_limit",
+                text("现有额度", "Current limit"),
+                "money",
+                note=text(
+                    "申请提额时填写客户现有的授信额度；首次申请留空",
+                    "For an increase, the limit the customer has now; blank for a first "
+                    "application",
+                ),
+            ),
+            *_materials(),
+            Field(
+                "paid_invoices_12m",
+                text("近 12 个月已付账单数", "Invoices paid in 12 months"),
+                "integer",
+                note=text(
+                    "不填时按合作月数计，最多 12 张",
+                    "Blank: one a month of the relationship, at most 12",
+                ),
+            ),
         ),
     ),
 )
@@ -299,7 +361,19 @@ CONSUMPTION = InputSheet(
                     required=True,
                     choices=Provider,
                 ),
-                Field("model", text("模型", "Model"), "text", required=True),
+                Field(
+                    "model",
+                    text("模型", "Model"),
+                    "text",
+                    required=True,
+                    open_list=True,
+                    price_models=True,
+                    note=text(
+                        "从价格表的模型中选择；价格表没有的模型直接填写名称并选择成本等级",
+                        "Pick a model of the price table; another model: type its name and "
+                        "choose a cost class",
+                    ),
+                ),
                 Field("input_mtok_month", text("输入 百万token/月", "Input Mtok/month"), "mtok"),
                 Field(
                     "cached_input_mtok_month",
@@ -343,7 +417,7 @@ CONSUMPTION = InputSheet(
 BUFFERS = InputSheet(
     name="Buffers",
     code_name="shBuffers",
-    title=text("风险缓冲", "Risk buffers"),
+    title=text("风险缓释", "Security and prepayment"),
     intro=text(
         "保证金、预付余额、账单周期、自动充值与分阶段额度。",
         "Deposit, prepaid balance, billing cycle, auto-recharge and a staged ramp-up.",
@@ -414,6 +488,18 @@ INPUT_SHEETS: tuple[InputSheet, ...] = (PROFILE, CONSUMPTION, BUFFERS, STOP_LOSS
 POLICY_SHEET, PRICES_SHEET, APPROVAL_SHEET, AUDIT_SHEET = "Policy", "Prices", "Approval", "AuditLog"
 ANNEX_SHEET = "Annex"  # the contract annex (合同附表) the customer signs
 LISTS_SHEET, CONF_SHEET = "Lists", "xlwings.conf"
+# The language the workbook's documents are written in, remembered on the hidden xlwings.conf
+# sheet beside xlwings' own settings: those are the A:B pairs from A1 down, which finance may
+# extend (Interpreter_Win ...), so ours is in D1:E1, where neither xlwings nor a new setting goes.
+# `creditbook new --lang` and the ribbon's language list write it; both readers fill
+# WorkbookInputs.language.
+LANGUAGE_KEY, LANGUAGE_KEY_CELL, LANGUAGE_CELL = "Creditbook Language", "D1", "E1"
+LANGUAGES: tuple[Lang, ...] = ("zh", "en", "both")
+FORM_HEADINGS: tuple[Text, ...] = (
+    text("项目", "Item"),
+    text("填写", "Input"),
+    text("说明", "Note"),
+)
 # Every sheet in workbook order with its VBA code name (one document module each).
 SHEETS: tuple[tuple[str, str], ...] = (
     *((sheet.name, sheet.code_name) for sheet in INPUT_SHEETS),

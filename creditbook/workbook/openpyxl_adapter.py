@@ -13,10 +13,15 @@ from openpyxl.utils.cell import range_boundaries
 from openpyxl.workbook.workbook import Workbook
 from openpyxl.worksheet.worksheet import Worksheet
 
+from creditbook.core.records import Lang
 from creditbook.workbook.cells import CellValue, SheetValues
 from creditbook.workbook.file_io import refused
 from creditbook.workbook.layout import (
+    CONF_SHEET,
     INPUT_SHEETS,
+    LANGUAGE_CELL,
+    LANGUAGE_KEY,
+    LANGUAGE_KEY_CELL,
     InputSheet,
     Table,
 )
@@ -87,7 +92,7 @@ def write_sheet_values(
         sheet_values = values[sheet.name]
         if sheet.form:
             for field, value in zip(sheet.form.fields, sheet_values.form, strict=True):
-                write_text_safe(ws[sheet.form.cell(field.key)], value)
+                write_text_safe(ws[sheet.form.cell(field)], value)
         for table in sheet.tables:
             for row_number, row in table_rows(ws, table):
                 for position in range(len(row)):
@@ -118,3 +123,9 @@ def _kept_parts_read_only(wb: Workbook) -> None:
     buffer = cast(io.BytesIO, kept.fp)
     kept.close()  # writes the directory into the buffer, which the zip does not own and keeps open
     wb.vba_archive = zipfile.ZipFile(io.BytesIO(buffer.getvalue()))
+
+
+def write_language(wb: Workbook, lang: Lang) -> None:
+    """Remember the language of the workbook's documents (the Evaluate button uses it)."""
+    ws = wb[CONF_SHEET]
+    ws[LANGUAGE_KEY_CELL], ws[LANGUAGE_CELL] = LANGUAGE_KEY, lang

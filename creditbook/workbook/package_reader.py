@@ -40,7 +40,9 @@ from creditbook.workbook.file_io import InputError, refused, unreadable_workbook
 from creditbook.workbook.intake import check_workbook_file
 from creditbook.workbook.layout import (
     APPROVAL_SHEET,
+    CONF_SHEET,
     INPUT_SHEETS,
+    LANGUAGE_CELL,
     POLICY_FIRST_ROW,
     POLICY_PATH_COLUMN,
     POLICY_SHEET,
@@ -488,10 +490,18 @@ def read_price_rows(book: Book) -> list[dict[str, CellValue]] | None:
     return [dict(row) for row in _remembered(book, ws, PRICES_SHEET, read)]
 
 
+def read_language(book: Book) -> CellValue:
+    """The config sheet's language cell (None when the workbook has no config sheet)."""
+    ws = book.sheet(CONF_SHEET)
+    return None if ws is None else book.read(ws, *coordinate_to_tuple(LANGUAGE_CELL))
+
+
 def read_inputs(book: Book) -> WorkbookInputs:
     """The inputs, the warnings and errors of the formulas among them first."""
     book.formula_issues.clear()
-    inputs = inputs_from(read_sheet_values(book), read_policy_rows(book), read_price_rows(book))
+    inputs = inputs_from(
+        read_sheet_values(book), read_policy_rows(book), read_price_rows(book), read_language(book)
+    )
     return replace(inputs, issues=(*book.formula_issues, *inputs.issues))
 
 

@@ -191,9 +191,15 @@ def _members(value: Value) -> set[Scalar]:
 
 
 def _cell_map(assembled: Assembled) -> dict[str, str]:
-    """Contract path → cell; each tick box also as `path=member` (stop_loss[0].actions=notify)."""
+    """Contract path → cell; each tick box also as `path=member` (stop_loss[0].actions=notify,
+    profile.new_materials=bank_statements)."""
     cells = {format_path(path): cell for path, cell in assembled.cells.items()}
     for sheet in INPUT_SHEETS:
+        form = sheet.form
+        for field in form.fields if form else ():
+            if form and field.member is not None:  # a tick row of the form: new materials
+                key = f"{format_path((form.block, field.key))}={field.member.value}"
+                cells[key] = f"{sheet.name}!{form.cell(field)}"
         for table in sheet.tables:
             rows = [
                 (path, cell) for path, cell in assembled.cells.items() if path[:-1] == table.block

@@ -33,7 +33,9 @@ from creditbook.workbook.layout import (
     AUDIT_FIRST_COLUMN,
     AUDIT_HEADER_ROW,
     AUDIT_SHEET,
+    CONF_SHEET,
     INPUT_SHEETS,
+    LANGUAGE_CELL,
     POLICY_FIRST_ROW,
     POLICY_PATH_COLUMN,
     POLICY_SHEET,
@@ -256,12 +258,21 @@ def read_price_rows(book: Book, names: Collection[str]) -> list[dict[str, CellVa
     return price_rows(_values(tables[PRICES_TABLE].range))
 
 
+def read_language(book: Book, names: Collection[str]) -> CellValue:
+    """The config sheet's language cell, which the ribbon's language list writes."""
+    if CONF_SHEET not in names:
+        return None
+    value: CellValue = book.sheets[CONF_SHEET].range(LANGUAGE_CELL).value
+    return value
+
+
 def read_inputs(book: Book) -> WorkbookInputs:
     names = set(book.sheet_names)
     return inputs_from(
         read_sheet_values(book, names),
         read_policy_rows(book, names),
         read_price_rows(book, names),
+        read_language(book, names),
     )
 
 

@@ -406,7 +406,7 @@ def test_native_formulas_still_compute_after_evaluation(
         "lines": "消耗行数 Lines",
         "stated_spend": "已填月消耗合计 Stated monthly spend",
         "days_to_renewal": "距续约天数 Days to renewal",
-        "cash_buffers": "现金缓冲合计 Cash buffers",
+        "cash_buffers": "保证金与预付余额合计 Deposit and prepaid balance",
     }
     for name, (sheet, _, cell) in cells.items():
         assert str(formulas[sheet][cell].value).startswith("="), (name, formulas[sheet][cell].value)

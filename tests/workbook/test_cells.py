@@ -9,19 +9,29 @@ import pytest
 from conftest import SOUND_APPLICATION
 
 from creditbook.core.models import Action, Application, EntityType
-from creditbook.core.records import error, text
+from creditbook.core.records import Lang, error, text
 from creditbook.data import default_policy, default_prices
 from creditbook.workbook.cells import (
     CellProblem,
     SheetValues,
     assemble,
     from_cell,
+    language_of,
     locate,
     sheet_values_of,
     to_cell,
 )
 from creditbook.workbook.decide import parse_cells
-from creditbook.workbook.layout import BUFFERS, CONSUMPTION, INPUT_SHEETS, PROFILE, STOP_LOSS, Field
+from creditbook.workbook.layout import (
+    BUFFERS,
+    CONF_SHEET,
+    CONSUMPTION,
+    INPUT_SHEETS,
+    LANGUAGE_CELL,
+    PROFILE,
+    STOP_LOSS,
+    Field,
+)
 
 MONEY = Field("amount", text("金额", "Amount"), "money")
 RATIO = Field("ratio", text("比例", "Ratio"), "ratio")
@@ -104,10 +114,114 @@ def test_choices_accept_label_key_or_either_language() -> None:
         assert from_cell(ENTITY, raw) == "listed"
     assert from_cell(TERMS, "30") == 30
     assert from_cell(TERMS, "30天") == 30
-    with pytest.raises(CellProblem, match="not in the list"):
+    with pytest.raises(
+        CellProblem, match="pick one from the list: Listed; State-owned; Public sector"
+    ) as problem:
         from_cell(ENTITY, "bank")
+    assert "请从下拉列表中选择：上市公司、国有企业" in problem.value.zh
     with pytest.raises(CellProblem, match="one of 0, 15, 30"):
         from_cell(TERMS, 31)
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "private_sme",
+        "PRIVATE_SME",
+        " private sme ",
+        "中小民营企业",
+        " 中小民营企业 ",
+        "Private SME",
+        "private-sme",
+        "中小民营企业 Private SME",
+        "中小民营企业  private   sme",
+        "中小民营企业 / Private SME",
+        "ＰＲＩＶＡＴＥ ＳＭＥ",  # full-width, as a Chinese input method types it
+    ],
+)
+def test_a_choice_reads_from_its_id_or_any_languages_label(raw: str) -> None:
+    entity = next(field for field in PROFILE.fields() if field.key == "entity_type")
+    assert from_cell(entity, raw) == "private_sme"
+
+
+COUNTRY = next(field for field in PROFILE.fields() if field.key == "country")
+
+
+@pytest.mark.parametrize(
+    ("raw", "code"),
+    [
+        ("CN", "CN"),
+        ("中国", "CN"),
+        ("China", "CN"),
+        ("中国 China", "CN"),
+        ("singapore", "SG"),
+        ("新加坡", "SG"),
+        ("ch", "CH"),  # a country the list does not name, by its code
+        (" de ", "DE"),
+    ],
+)
+def test_a_country_reads_from_its_code_or_name(raw: str, code: str) -> None:
+    assert from_cell(COUNTRY, raw) == code
+
+
+def test_an_unknown_country_lists_the_choices_in_plain_words() -> None:
+    with pytest.raises(CellProblem) as problem:
+        from_cell(COUNTRY, "Atlantis")
+    assert problem.value.en.startswith("“Atlantis” is not one of the choices for Country")
+    assert "China; Hong Kong, China; Macao, China" in problem.value.en
+    assert "two-letter country code" in problem.value.en
+    assert "中国、中国香港" in problem.value.zh and "两位国家代码" in problem.value.zh
+
+
+@pytest.mark.parametrize("lang", ["zh", "en", "both"])
+def test_every_dropdown_option_reads_back_as_its_value(lang: Lang) -> None:
+    """What a user picks from any dropdown, in any language, is the value it shows."""
+    for sheet in INPUT_SHEETS:
+        for field in sheet.fields():
+            if field.kind != "choice":
+                continue
+            assert field.choices is not None
+            values = (
+                list(field.choices)
+                if not isinstance(field.choices, type)
+                else [choice.value for choice in field.choices]
+            )
+            for value, option in zip(values, field.options_in(lang), strict=True):
+                assert from_cell(field, option) == value, (field.key, option)
+                assert to_cell(field, _enum_or(field, value), lang) in (option, value)
+
+
+def _enum_or(field: Field, value: object) -> object:
+    return field.choices(value) if isinstance(field.choices, type) else value  # type: ignore[call-arg]
+
+
+def test_dropdown_options_are_one_language_each() -> None:
+    entity = next(field for field in PROFILE.fields() if field.key == "entity_type")
+    assert entity.options_in("zh")[0] == "上市公司"
+    assert entity.options_in("en")[0] == "Listed"
+    assert entity.options_in("both")[0] == "上市公司 Listed"
+    assert COUNTRY.options_in("zh")[0] == "中国" and COUNTRY.options_in("en")[0] == "China"
+
+
+@pytest.mark.parametrize(
+    ("raw", "lang", "warned"),
+    [
+        (None, None, False),
+        ("", None, False),
+        ("zh", "zh", False),
+        (" EN ", "en", False),
+        ("both", "both", False),
+        ("fr", None, True),
+    ],
+)
+def test_the_remembered_language_reads_from_its_cell(
+    raw: str | None, lang: str | None, warned: bool
+) -> None:
+    read, issues = language_of(raw)
+    assert read == lang
+    assert [issue.location for issue in issues] == (
+        [f"{CONF_SHEET}!{LANGUAGE_CELL}"] if warned else []
+    )
 
 
 def test_flags() -> None:

@@ -83,13 +83,13 @@ def test_every_input_cell_is_marked_formatted_and_validated(wb: Workbook) -> Non
         }
         if sheet.form:
             for field in sheet.form.fields:
-                cell = ws[sheet.form.cell(field.key)]
+                cell = ws[sheet.form.cell(field)]
                 assert cell.style == "cb_input" and cell.protection.locked is False, field.key
                 assert cell.number_format == field.number_format
-                label = ws[f"{sheet.form.label_column}{sheet.form.row(field.key)}"].value
+                label = ws[f"{sheet.form.label_column}{sheet.form.row(field)}"].value
                 assert label == field.heading and ("*" in label) == field.required
                 if field.options:
-                    assert validated[sheet.form.cell(field.key)].formula1 == f"={field.list_name}"
+                    assert validated[sheet.form.cell(field)].formula1 == f"={field.list_name}"
         for table in sheet.tables:
             assert ws.tables[table.name].ref == table.ref
             for index, column in enumerate(table.columns):

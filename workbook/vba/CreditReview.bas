@@ -12,6 +12,12 @@ Public Const PY_CHECK = "import creditbook.excel; creditbook.excel.check()"
 
 Private Const XLWINGS_ADDIN = "xlwings.xlam"
 Private Const APPROVAL_SHEET = "Approval"
+' Where the workbook remembers the language of its documents (creditbook.workbook.layout).
+Private Const CONF_SHEET = "xlwings.conf"
+Private Const LANGUAGE_KEY_CELL = "D1"
+Private Const LANGUAGE_KEY = "Creditbook Language"
+Private Const LANGUAGE_CELL = "E1"
+Private Const LANGUAGE_ITEM = "lang"
 
 Sub OnEvaluate(control As IRibbonControl)
     Evaluate
@@ -23,6 +29,26 @@ End Sub
 
 Sub OnShowApproval(control As IRibbonControl)
     ThisWorkbook.Worksheets(APPROVAL_SHEET).Activate
+End Sub
+
+' The language list: its items are "lang" & Zh / En / Both; the cell holds zh / en / both.
+Sub OnLanguage(control As IRibbonControl, selectedId As String, selectedIndex As Integer)
+    With ThisWorkbook.Worksheets(CONF_SHEET)
+        .Range(LANGUAGE_KEY_CELL).Value = LANGUAGE_KEY
+        .Range(LANGUAGE_CELL).Value = _
+            VBA.Strings.LCase$(VBA.Strings.Mid$(selectedId, VBA.Strings.Len(LANGUAGE_ITEM) + 1))
+    End With
+End Sub
+
+Sub GetLanguage(control As IRibbonControl, ByRef returnedVal)
+    Dim language As String
+    On Error Resume Next
+    language = VBA.Strings.LCase$(VBA.Strings.Trim$( _
+        VBA.Conversion.CStr(ThisWorkbook.Worksheets(CONF_SHEET).Range(LANGUAGE_CELL).Value)))
+    On Error GoTo 0
+    If language <> "zh" And language <> "en" Then language = "both"
+    returnedVal = LANGUAGE_ITEM & VBA.Strings.UCase$(VBA.Strings.Left$(language, 1)) _
+        & VBA.Strings.Mid$(language, 2)
 End Sub
 
 Sub Evaluate()

@@ -9,6 +9,7 @@ from importlib.resources.abc import Traversable
 
 from creditbook.core.policy import Policy
 from creditbook.core.prices import PriceTable
+from creditbook.core.records import Lang
 from creditbook.workbook.layout import SHEETS
 from creditbook.workbook.xlsm.package import package_xlsm, vba_project
 from creditbook.workbook.xlsm.template import build_template
@@ -21,10 +22,10 @@ def sources() -> Traversable:
     return resources.files("creditbook.bundled_workbook")
 
 
-def build_workbook(policy: Policy, prices: PriceTable) -> bytes:
-    """The template's bytes; the same policy and prices always give the same parts."""
+def build_workbook(policy: Policy, prices: PriceTable, lang: Lang = "both") -> bytes:
+    """The template's bytes in a language; the same inputs always give the same parts."""
     buffer = io.BytesIO()
-    build_template(policy, prices).save(buffer)
+    build_template(policy, prices, lang).save(buffer)
     return reproducible(buffer.getvalue(), policy)
 
 

@@ -15,9 +15,10 @@ from openpyxl.worksheet.table import Table as ExcelTable
 from openpyxl.worksheet.table import TableStyleInfo
 from openpyxl.worksheet.worksheet import Worksheet
 
+from creditbook.core.labels import LABELS, shown
 from creditbook.core.policy import Policy
 from creditbook.core.prices import PRICE_COLUMNS, PriceTable
-from creditbook.core.records import Text, text
+from creditbook.core.records import Lang, Text, text
 from creditbook.workbook import annex
 from creditbook.workbook.approval import COLUMN_WIDTHS as APPROVAL_WIDTHS
 from creditbook.workbook.approval import FIRST_COLUMN as APPROVAL_FIRST_COLUMN
@@ -36,6 +37,7 @@ from creditbook.workbook.layout import (
     BUFFERS,
     CONF_SHEET,
     CONSUMPTION,
+    FORM_HEADINGS,
     INPUT_SHEETS,
     LISTS_SHEET,
     POLICY_FIRST_ROW,
@@ -54,23 +56,30 @@ from creditbook.workbook.layout import (
     column_letter,
     udf_blocks,
 )
-from creditbook.workbook.openpyxl_adapter import write_sheet_values, write_text_safe
+from creditbook.workbook.openpyxl_adapter import (
+    write_language,
+    write_sheet_values,
+    write_text_safe,
+)
 from creditbook.workbook.xlsm.named_styles import register_styles
 
 COLUMN_WIDTHS = {"flag": 11, "choice": 22, "text": 22}
 
 
-def bilingual(value: Text) -> str:
-    return value.zh if value.zh == value.en else f"{value.zh} {value.en}"
+def _lines(value: Text, lang: Lang, joint: str) -> str:
+    """A sentence in one language, or both joined by `joint` (a line break, " / ")."""
+    if lang != "both" or value.zh == value.en:
+        return value.render(lang)
+    return f"{value.zh}{joint}{value.en}"
 
 
-def _title(ws: Worksheet, title: Text, intro: Text, width: int) -> None:
-    ws["B1"] = bilingual(title)
+def _title(ws: Worksheet, title: Text, intro: Text, width: int, lang: Lang) -> None:
+    ws["B1"] = shown(title, lang)
     ws["B1"].style = "cb_title"
-    ws["B2"] = f"{intro.zh}\n{intro.en}"
+    ws["B2"] = _lines(intro, lang, "\n")
     ws["B2"].style = "cb_intro"
     ws.merge_cells(start_row=2, start_column=2, end_row=2, end_column=1 + width)
-    ws.row_dimensions[2].height = 21 * (intro.zh.count("\n") + 1) * 2
+    ws.row_dimensions[2].height = 21 * (intro.zh.count("\n") + 1) * (2 if lang == "both" else 1)
     ws.column_dimensions["A"].width = 2
 
 
@@ -89,9 +98,9 @@ def _print_setup(ws: Worksheet, *, landscape: bool, title_rows: str | None = Non
         ws.print_title_rows = title_rows
 
 
-def _validation(field: Field) -> DataValidation | None:
+def _validation(field: Field, lang: Lang) -> DataValidation | None:
     bounds: dict[str, Any] = {}
-    if field.kind in ("choice", "flag"):
+    if field.kind in ("choice", "flag") or field.price_models:
         bounds = {"type": "list", "formula1": f"={field.list_name}"}
     elif field.kind == "integer":
         bounds = {"type": "whole", "operator": "greaterThanOrEqual", "formula1": "0"}
@@ -104,60 +113,64 @@ def _validation(field: Field) -> DataValidation | None:
     if not bounds:
         return None
     validation = DataValidation(allow_blank=True, showErrorMessage=True, **bounds)
-    validation.errorTitle = "输入无效 Invalid input"
-    validation.error = (
-        f"{bilingual(field.label)}: 请按下拉列表或数值范围填写 / use the list or a valid value"
-    )
+    if field.open_list:  # Excel asks before it keeps a value outside the list
+        validation.errorStyle = "warning"
+        validation.errorTitle = shown(text("不在列表中", "Not in the list"), lang)
+        message = text("不在下拉列表中；确认保留此值吗？", "is not in the list; keep it?")
+    else:
+        validation.errorTitle = shown(text("输入无效", "Invalid input"), lang)
+        message = text("请按下拉列表或数值范围填写", "use the list or a valid value")
+    validation.error = f"{shown(field.label, lang)}: {_lines(message, lang, ' / ')}"
     if field.note:
-        validation.promptTitle = bilingual(field.label)[:32]
-        validation.prompt = f"{field.note.zh}\n{field.note.en}"[:255]
+        validation.promptTitle = shown(field.label, lang)[:32]
+        validation.prompt = _lines(field.note, lang, "\n")[:255]
     return validation
 
 
-def _validate(ws: Worksheet, field: Field, cells: str) -> None:
-    validation = _validation(field)
+def _validate(ws: Worksheet, field: Field, cells: str, lang: Lang) -> None:
+    validation = _validation(field, lang)
     if validation is not None:
         validation.add(cells)
         ws.add_data_validation(validation)
 
 
-def _form_sheet(ws: Worksheet, sheet: InputSheet) -> None:
+def _form_sheet(ws: Worksheet, sheet: InputSheet, lang: Lang) -> None:
     form = sheet.form
     assert form is not None
-    for column, heading in zip("BCD", ("项目 Item", "填写 Input", "说明 Note"), strict=True):
-        ws[f"{column}{form.first_row - 1}"] = heading
+    for column, heading in zip("BCD", FORM_HEADINGS, strict=True):
+        ws[f"{column}{form.first_row - 1}"] = shown(heading, lang)
         ws[f"{column}{form.first_row - 1}"].style = "cb_header"
     for field in form.fields:
-        row = form.row(field.key)
+        row = form.row(field)
         ws.row_dimensions[row].height = 30
-        ws[f"{form.label_column}{row}"] = field.heading
+        ws[f"{form.label_column}{row}"] = field.heading_in(lang)
         ws[f"{form.label_column}{row}"].style = (
             "cb_label_required" if field.required else "cb_label"
         )
-        cell = ws[form.cell(field.key)]
+        cell = ws[form.cell(field)]
         cell.style = "cb_input"
         cell.number_format = field.number_format
         if field.note:
-            ws[f"{form.note_column}{row}"] = f"{field.note.zh} / {field.note.en}"
+            ws[f"{form.note_column}{row}"] = _lines(field.note, lang, " / ")
             ws[f"{form.note_column}{row}"].style = "cb_note"
-        _validate(ws, field, form.cell(field.key))
+        _validate(ws, field, form.cell(field), lang)
     ws.column_dimensions["B"].width = 36
     ws.column_dimensions["C"].width = 30
     ws.column_dimensions["D"].width = 58
     ws.freeze_panes = f"A{form.first_row}"
 
 
-def _table(ws: Worksheet, table: Table) -> None:
+def _table(ws: Worksheet, table: Table, lang: Lang) -> None:
     for index, column in enumerate(table.columns):
         letter = table.letter(index)
         header = ws[f"{letter}{table.header_row}"]
-        header.value = column.heading
+        header.value = column.heading_in(lang)
         header.style = "cb_header"
         for row in range(table.first_data_row, table.header_row + table.capacity + 1):
             ws[f"{letter}{row}"].style = "cb_input"
             ws[f"{letter}{row}"].number_format = column.number_format
         last = table.header_row + table.capacity
-        _validate(ws, column, f"{letter}{table.first_data_row}:{letter}{last}")
+        _validate(ws, column, f"{letter}{table.first_data_row}:{letter}{last}", lang)
         wanted = COLUMN_WIDTHS.get(column.kind, 15)
         ws.column_dimensions[letter].width = max(ws.column_dimensions[letter].width or 0, wanted)
     ws.row_dimensions[table.header_row].height = 66
@@ -166,12 +179,14 @@ def _table(ws: Worksheet, table: Table) -> None:
     ws.add_table(excel_table)
 
 
-def _summary(ws: Worksheet, column: str, row: int, rows: Sequence[tuple[Text, str, str]]) -> None:
+def _summary(
+    ws: Worksheet, column: str, row: int, rows: Sequence[tuple[Text, str, str]], lang: Lang
+) -> None:
     """A small box of native formulas: (label, formula, number format)."""
     ws.column_dimensions[column].width = 40
     ws.column_dimensions[column_letter(ws[f"{column}1"].column + 1)].width = 14
     for offset, (label, formula, number_format) in enumerate(rows):
-        ws[f"{column}{row + offset}"] = bilingual(label)
+        ws[f"{column}{row + offset}"] = shown(label, lang)
         ws[f"{column}{row + offset}"].style = "cb_label"
         value = ws.cell(row + offset, ws[f"{column}1"].column + 1)
         value.value = formula
@@ -179,7 +194,7 @@ def _summary(ws: Worksheet, column: str, row: int, rows: Sequence[tuple[Text, st
         value.number_format = number_format
 
 
-def _native_formulas(wb: Workbook) -> None:
+def _native_formulas(wb: Workbook, lang: Lang) -> None:
     """Live totals that need no add-in: Excel and LibreOffice compute them."""
     form = PROFILE.form
     assert form is not None and BUFFERS.form is not None
@@ -201,6 +216,7 @@ def _native_formulas(wb: Workbook) -> None:
                 "0%",
             ),
         ),
+        lang,
     )
     consumption = CONSUMPTION.tables[0]
     last = consumption.header_row + consumption.capacity
@@ -222,19 +238,27 @@ def _native_formulas(wb: Workbook) -> None:
                 "#,##0.00",
             ),
         ),
+        lang,
     )
-    _live_checks(wb[PROFILE.name], form.first_row + 3)
+    _live_checks(wb[PROFILE.name], form.first_row + 3, lang)
     deposit, prepaid = BUFFERS.form.cell("deposit"), BUFFERS.form.cell("prepaid_balance")
     _summary(
         wb[BUFFERS.name],
         "F",
         BUFFERS.form.first_row,
-        ((text("现金缓冲合计", "Cash buffers"), f"=N({deposit})+N({prepaid})", "#,##0.00"),),
+        (
+            (
+                text("保证金与预付余额合计", "Deposit and prepaid balance"),
+                f"=N({deposit})+N({prepaid})",
+                "#,##0.00",
+            ),
+        ),
+        lang,
     )
     steps = STOP_LOSS.tables[0]
     trigger = steps.letter(0)
     trigger_field = steps.columns[0]
-    assert trigger_field.choices is not None and not isinstance(trigger_field.choices, tuple)
+    assert isinstance(trigger_field.choices, type)
     first, last = steps.first_data_row, steps.header_row + steps.capacity
     _summary(
         wb[STOP_LOSS.name],
@@ -242,12 +266,15 @@ def _native_formulas(wb: Workbook) -> None:
         steps.first_data_row,
         tuple(
             (
-                text(f"{option} 步数", f"{option} steps"),
+                text(f"{LABELS[choice].zh}步数", f"{LABELS[choice].en} steps"),
                 f'=COUNTIF({trigger}{first}:{trigger}{last},"{option}")',
                 "0",
             )
-            for option in trigger_field.options
+            for choice, option in zip(
+                trigger_field.choices, trigger_field.options_in(lang), strict=True
+            )
         ),
+        lang,
     )
 
 
@@ -261,39 +288,48 @@ LIVE_CHECKS: tuple[tuple[Text, str, str], ...] = (
 
 
 # Shown instead of #NAME? until the functions are imported (xlwings tab → Import Functions).
-LIVE_CHECK_HINT = "未导入 not imported"  # the intro and README say how
+LIVE_CHECK_HINT = text("未导入", "not imported")  # the intro and README say how
 
 
-def _live_checks(ws: Worksheet, row: int) -> None:
+def _live_checks(ws: Worksheet, row: int, lang: Lang) -> None:
     """Live feedback through the xlwings UDFs (udfs/credit.py); the approval never reads these."""
-    ws[f"F{row}"] = "实时检查 Live check (xlwings)"
+    ws[f"F{row}"] = f"{shown(text('实时检查', 'Live check'), lang)} (xlwings)"
     ws[f"F{row}"].style = "cb_section"
     arguments = ", ".join(ref for _, _, ref in udf_blocks())
+    hint = shown(LIVE_CHECK_HINT, lang)
     _summary(
         ws,
         "F",
         row + 1,
         tuple(
-            (label, f'=IFERROR({name}({arguments}),"{LIVE_CHECK_HINT}")', fmt)
+            (label, f'=IFERROR({name}({arguments}),"{hint}")', fmt)
             for label, name, fmt in LIVE_CHECKS
         ),
+        lang,
     )
 
 
-def _lists(wb: Workbook) -> None:
+def dropdown_options(field: Field, lang: Lang, prices: PriceTable) -> tuple[str, ...]:
+    """What a field's dropdown offers: its labels in the language, or the price table's models."""
+    if field.price_models:
+        return tuple(dict.fromkeys(row.model for row in prices.rows))
+    return field.options_in(lang)
+
+
+def _lists(wb: Workbook, lang: Lang, prices: PriceTable) -> None:
     ws = wb.create_sheet(LISTS_SHEET)
     fields = {
-        field.list_name: field
+        field.list_name: options
         for sheet in INPUT_SHEETS
         for field in sheet.fields()
-        if field.options
+        if (options := dropdown_options(field, lang, prices))
     }
-    for index, (name, field) in enumerate(sorted(fields.items()), start=1):
+    for index, (name, options) in enumerate(sorted(fields.items()), start=1):
         letter = column_letter(index)
         ws[f"{letter}1"] = name
-        for row, option in enumerate(field.options, start=2):
+        for row, option in enumerate(options, start=2):
             write_text_safe(ws[f"{letter}{row}"], option)
-        ref = f"{LISTS_SHEET}!${letter}$2:${letter}${len(field.options) + 1}"
+        ref = f"{LISTS_SHEET}!${letter}$2:${letter}${len(options) + 1}"
         wb.defined_names[name] = DefinedName(name, attr_text=ref)
     ws.sheet_state = "hidden"
 
@@ -306,7 +342,7 @@ def _sheet_scalar(value: Any) -> CellValue:
     return value  # type: ignore[no-any-return]
 
 
-def _policy_sheet(wb: Workbook, policy: Policy) -> None:
+def _policy_sheet(wb: Workbook, policy: Policy, lang: Lang) -> None:
     ws = wb.create_sheet(POLICY_SHEET)
     _title(
         ws,
@@ -319,9 +355,10 @@ def _policy_sheet(wb: Workbook, policy: Policy) -> None:
             "sheet as edited in this workbook.",
         ),
         2,
+        lang,
     )
-    for column, heading in zip("BC", ("项目 Item", "值 Value"), strict=True):
-        ws[f"{column}{POLICY_FIRST_ROW - 1}"] = heading
+    for column, heading in zip("BC", (text("项目", "Item"), text("值", "Value")), strict=True):
+        ws[f"{column}{POLICY_FIRST_ROW - 1}"] = shown(heading, lang)
         ws[f"{column}{POLICY_FIRST_ROW - 1}"].style = "cb_header"
     row, section = POLICY_FIRST_ROW, ""
     for path, value in flatten(policy.model_dump(exclude={"examples"})):
@@ -339,7 +376,7 @@ def _policy_sheet(wb: Workbook, policy: Policy) -> None:
     _print_setup(ws, landscape=False, title_rows=f"{POLICY_FIRST_ROW - 1}:{POLICY_FIRST_ROW - 1}")
 
 
-def _prices_sheet(wb: Workbook, prices: PriceTable) -> None:
+def _prices_sheet(wb: Workbook, prices: PriceTable, lang: Lang) -> None:
     ws = wb.create_sheet(PRICES_SHEET)
     _title(
         ws,
@@ -350,6 +387,7 @@ def _prices_sheet(wb: Workbook, prices: PriceTable) -> None:
             "evaluation uses this table.",
         ),
         len(PRICE_COLUMNS),
+        lang,
     )
     for index, name in enumerate(PRICE_COLUMNS, start=2):
         ws.cell(PRICES_HEADER_ROW, index, name).style = "cb_header"
@@ -368,7 +406,7 @@ def _prices_sheet(wb: Workbook, prices: PriceTable) -> None:
     _print_setup(ws, landscape=True, title_rows=f"{PRICES_HEADER_ROW}:{PRICES_HEADER_ROW}")
 
 
-def _output_sheets(wb: Workbook) -> None:
+def _output_sheets(wb: Workbook, lang: Lang) -> None:
     approval = wb.create_sheet(APPROVAL_SHEET)
     _title(
         approval,
@@ -378,6 +416,7 @@ def _output_sheets(wb: Workbook) -> None:
             "Press Evaluate on the ribbon to produce the approval.",
         ),
         6,
+        lang,
     )
     for index, width in enumerate(APPROVAL_WIDTHS):
         approval.column_dimensions[column_letter(APPROVAL_FIRST_COLUMN + index)].width = width
@@ -394,7 +433,7 @@ def _output_sheets(wb: Workbook) -> None:
     footer = approval.oddFooter
     assert footer is not None
     footer.center.text = "&P / &N"
-    _annex_sheet(wb)
+    _annex_sheet(wb, lang)
     audit = wb.create_sheet(AUDIT_SHEET)
     _title(
         audit,
@@ -404,16 +443,17 @@ def _output_sheets(wb: Workbook) -> None:
             "Every evaluation appends a row; rows are never overwritten.",
         ),
         len(AUDIT_COLUMNS),
+        lang,
     )
     for index, heading in enumerate(AUDIT_COLUMNS, start=AUDIT_FIRST_COLUMN):
-        audit.cell(AUDIT_HEADER_ROW, index, bilingual(heading)).style = "cb_header"
+        audit.cell(AUDIT_HEADER_ROW, index, shown(heading, lang)).style = "cb_header"
         audit.column_dimensions[column_letter(index)].width = 20
     audit.freeze_panes = f"A{AUDIT_HEADER_ROW + 1}"
     audit.protection.sheet = True
     _print_setup(audit, landscape=True, title_rows=f"{AUDIT_HEADER_ROW}:{AUDIT_HEADER_ROW}")
 
 
-def _annex_sheet(wb: Workbook) -> None:
+def _annex_sheet(wb: Workbook, lang: Lang) -> None:
     """The contract annex: protected like the Approval sheet, A4 portrait, no print titles."""
     ws = wb.create_sheet(ANNEX_SHEET)
     _title(
@@ -424,6 +464,7 @@ def _annex_sheet(wb: Workbook) -> None:
             "Press Evaluate on the ribbon to produce the annex the customer signs.",
         ),
         len(annex.COLUMN_WIDTHS),
+        lang,
     )
     for index, width in enumerate(annex.COLUMN_WIDTHS):
         ws.column_dimensions[column_letter(APPROVAL_FIRST_COLUMN + index)].width = width
@@ -436,14 +477,19 @@ def _annex_sheet(wb: Workbook) -> None:
     footer.center.text = "&P / &N"  # no sheet name: the customer signs this page
 
 
-def _conf_sheet(wb: Workbook) -> None:
+def _conf_sheet(wb: Workbook, lang: Lang) -> None:
     ws = wb.create_sheet(CONF_SHEET)
     ws["A1"], ws["B1"] = "UDF Modules", UDF_MODULE
+    write_language(wb, lang)
     ws.sheet_state = "hidden"
 
 
-def build_template(policy: Policy, prices: PriceTable) -> Workbook:
-    """Every sheet of CreditReview.xlsm, the stop-loss table pre-filled with the policy playbook."""
+RAMP_HEADING = text("分阶段额度", "Staged ramp-up")
+
+
+def build_template(policy: Policy, prices: PriceTable, lang: Lang = "both") -> Workbook:
+    """Every sheet of CreditReview.xlsm, the stop-loss table pre-filled with the policy playbook;
+    labels, headings, notes and dropdowns in `lang`, which the workbook remembers."""
     wb = Workbook()
     register_styles(wb)
     default_sheet = wb.active
@@ -452,11 +498,11 @@ def build_template(policy: Policy, prices: PriceTable) -> Workbook:
     for sheet in INPUT_SHEETS:
         ws = wb.create_sheet(sheet.name)
         width = max([3, *(len(table.columns) for table in sheet.tables)])
-        _title(ws, sheet.title, sheet.intro, width)
+        _title(ws, sheet.title, sheet.intro, width, lang)
         if sheet.form:
-            _form_sheet(ws, sheet)
+            _form_sheet(ws, sheet, lang)
         for table in sheet.tables:
-            _table(ws, table)
+            _table(ws, table, lang)
         wide = any(len(table.columns) > 4 for table in sheet.tables)
         title_rows = (
             f"{sheet.tables[-1].header_row}:{sheet.tables[-1].header_row}" if wide else None
@@ -465,19 +511,19 @@ def build_template(policy: Policy, prices: PriceTable) -> Workbook:
     if BUFFERS.tables:
         ramp = BUFFERS.tables[0]
         wb[BUFFERS.name].cell(
-            ramp.header_row - 1, 2, "分阶段额度 Staged ramp-up"
+            ramp.header_row - 1, 2, shown(RAMP_HEADING, lang)
         ).style = "cb_section"
     steps = STOP_LOSS.tables[0]
-    playbook = table_values(steps, [step.model_dump() for step in policy.stop_loss])
+    playbook = table_values(steps, [step.model_dump() for step in policy.stop_loss], lang)
     write_sheet_values(
         wb, {STOP_LOSS.name: SheetValues(tables={steps.name: playbook})}, (STOP_LOSS,)
     )
-    _native_formulas(wb)
-    _policy_sheet(wb, policy)
-    _prices_sheet(wb, prices)
-    _output_sheets(wb)
-    _lists(wb)
-    _conf_sheet(wb)
+    _native_formulas(wb, lang)
+    _policy_sheet(wb, policy, lang)
+    _prices_sheet(wb, prices, lang)
+    _output_sheets(wb, lang)
+    _lists(wb, lang, prices)
+    _conf_sheet(wb, lang)
     wb[PROFILE.name].protection.sheet = True
     wb.code_name = "ThisWorkbook"
     for name, code_name in SHEETS:

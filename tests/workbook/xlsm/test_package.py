@@ -15,7 +15,15 @@ from lo import convert, needs_soffice  # tests/lo.py; pytest puts tests/ on sys.
 from oletools.olevba import VBA_Parser
 from openpyxl import Workbook, load_workbook
 
-from creditbook.workbook.layout import APPROVAL_SHEET, INPUT_SHEETS
+from creditbook.workbook.layout import (
+    APPROVAL_SHEET,
+    CONF_SHEET,
+    INPUT_SHEETS,
+    LANGUAGE_CELL,
+    LANGUAGE_KEY,
+    LANGUAGE_KEY_CELL,
+    LANGUAGES,
+)
 from creditbook.workbook.xlsm.package import document_modules, package_xlsm, vba_project
 
 ROOT = Path(__file__).parents[3]
@@ -182,6 +190,66 @@ def test_ribbon_callbacks_exist_with_the_ribbon_signature(parts: dict[str, bytes
         for tip in (button.get("screentip", ""), button.get("supertip", "")):
             assert re.search(r"[\u4e00-\u9fff]", tip)
             assert re.search(r"[A-Za-z]{3}", tip)
+
+
+# The attributes MS-CUSTOMUI (2006/01 schema, CT_DropDownRegular and CT_Item) allows on a ribbon
+# drop-down and its items; Excel refuses the whole ribbon over an unknown one.
+DROPDOWN_ATTRIBUTES = frozenset(
+    """id idQ idMso tag label getLabel image imageMso getImage showImage getShowImage showLabel
+    getShowLabel screentip getScreentip supertip getSupertip enabled getEnabled visible getVisible
+    keytip getKeytip insertAfterMso insertBeforeMso insertAfterQ insertBeforeQ onAction sizeString
+    getItemCount getItemLabel getItemScreentip getItemSupertip getItemImage getItemID
+    showItemImage showItemLabel getSelectedItemID getSelectedItemIndex""".split()  # noqa: SIM905
+)
+ITEM_ATTRIBUTES = frozenset({"id", "label", "image", "imageMso", "screentip", "supertip"})
+
+
+def _constant(name: str) -> str:
+    match = re.search(rf'^Private Const {name} = "([^"]*)"$', SOURCE, re.MULTILINE)
+    assert match, f"no constant {name} in CreditReview.bas"
+    return match.group(1)
+
+
+def test_the_language_list_writes_the_layouts_language_cell(parts: dict[str, bytes]) -> None:
+    """The ribbon's language list: a drop-down whose callbacks exist with the signatures Excel
+    calls, whose items stand for the layout's languages, writing the cell the readers read."""
+    root = ET.fromstring(parts["customUI/customUI.xml"])
+    (dropdown,) = root.iter(f"{UI}dropDown")
+    assert set(dropdown.attrib) <= DROPDOWN_ATTRIBUTES
+    assert not {"getSelectedItemID", "getSelectedItemIndex"} <= set(dropdown.attrib)
+    items = list(dropdown.iter(f"{UI}item"))
+    for item in items:
+        assert set(item.attrib) <= ITEM_ATTRIBUTES
+    ids = [item.get("id", "") for item in items]
+    labels = [item.get("label", "") for item in items]
+    assert labels == ["中英对照 Both", "中文", "English"]
+    # OnLanguage writes LCase$(Mid$(id, Len(LANGUAGE_ITEM) + 1)); GetLanguage turns the cell back
+    # into "lang" & UCase$(Left$(language, 1)) & Mid$(language, 2).
+    prefix = _constant("LANGUAGE_ITEM")
+    assert sorted(id_[len(prefix) :].lower() for id_ in ids) == sorted(LANGUAGES)
+    assert {prefix + lang[0].upper() + lang[1:] for lang in LANGUAGES} == set(ids)
+    every_id = [element.get("id") for element in root.iter() if element.get("id")]
+    assert len(every_id) == len(set(every_id)), "control ids are unique"
+    module, action = dropdown.get("onAction", "").split(".")
+    assert module == "CreditReview"
+    assert re.search(
+        rf"^Sub {action}\(control As IRibbonControl, selectedId As String, "
+        r"selectedIndex As Integer\)$",
+        SOURCE,
+        re.MULTILINE,
+    )
+    module, getter = dropdown.get("getSelectedItemID", "").split(".")
+    assert module == "CreditReview"
+    assert re.search(
+        rf"^Sub {getter}\(control As IRibbonControl, ByRef returnedVal\)$", SOURCE, re.MULTILINE
+    )
+    assert (_constant("CONF_SHEET"), _constant("LANGUAGE_CELL")) == (CONF_SHEET, LANGUAGE_CELL)
+    assert (_constant("LANGUAGE_KEY_CELL"), _constant("LANGUAGE_KEY")) == (
+        LANGUAGE_KEY_CELL,
+        LANGUAGE_KEY,
+    )
+    for tip in (dropdown.get("screentip", ""), dropdown.get("supertip", "")):
+        assert re.search(r"[\u4e00-\u9fff]", tip) and re.search(r"[A-Za-z]{3}", tip)
 
 
 # -- package parts -------------------------------------------------------------------------------
