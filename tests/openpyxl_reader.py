@@ -62,7 +62,7 @@ def read_sheet_values(wb: Workbook) -> dict[str, SheetValues]:
         read = SheetValues()
         if sheet.form:
             read.form = [
-                _merged_value(ws, sheet.form.cell(field.key)) for field in sheet.form.fields
+                _merged_value(ws, sheet.form.cell(field)) for field in sheet.form.fields
             ]
         read.tables = {table.name: table_rows(ws, table) for table in sheet.tables}
         values[sheet.name] = read
