@@ -1,7 +1,8 @@
 """Monitoring live usage against approvals: which triggers and stop-loss steps fire, per customer.
 
-`monitor` takes the register, a usage CSV and a receivables CSV and says, per customer, which
-downgrade triggers and stop-loss steps of the policy fire as of a date.
+`monitor` takes the register, usage where it lives (files or a gateway's database, aggregated there
+by `creditbook.portfolio.usage`) and receivables, and says, per customer, which downgrade triggers
+and stop-loss steps of the policy fire as of a date.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import io
 import json
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any, NoReturn
@@ -21,23 +22,16 @@ from openpyxl import Workbook
 from openpyxl.styles import PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.table import Table, TableStyleInfo
-from pydantic import ValidationError
 
 from creditbook.core.governance import governance
-from creditbook.core.models import (
-    Action,
-    ConsumptionLine,
-    Currency,
-    Provider,
-    Recovery,
-    Structure,
-    Trigger,
-)
+from creditbook.core.models import Action, Currency, Recovery, Structure, Trigger
 from creditbook.core.playbook import with_escalation
 from creditbook.core.policy import Policy
 from creditbook.core.prices import PriceTable
 from creditbook.core.records import error
 from creditbook.portfolio.register import PALE_RED, highlight_rule
+from creditbook.portfolio.sources import is_url, redact
+from creditbook.portfolio.usage import WINDOW_DAYS, Options, Reading, Unmapped, Usage, read_usage
 from creditbook.workbook.file_io import InputError, write_atomic
 from creditbook.workbook.openpyxl_adapter import append_row
 
@@ -53,14 +47,6 @@ class Customer:
     structure: Structure
     high_cost_share: Decimal
     peak_monthly_spend: Decimal
-
-
-@dataclass(frozen=True)
-class Usage:
-    customer: str
-    day: date
-    cost: Decimal
-    high_cost: bool
 
 
 @dataclass(frozen=True)
@@ -145,6 +131,36 @@ class _Rows:
         return amount
 
 
+class _Records(_Rows):
+    """A small table from Parquet or a database, checked like a CSV: errors name the row."""
+
+    def __init__(self, source: str, records: list[dict[str, Any]], required: Sequence[str]) -> None:
+        self.where = redact(source)
+        self.records = records
+        self.columns = list(records[0]) if records else list(required)
+        missing = [name for name in required if name not in self.columns]
+        if missing:
+            self.fail(
+                1, None, f"缺少列 {', '.join(missing)}", f"missing columns {', '.join(missing)}"
+            )
+
+    def fail(self, line: int, column: str | None, zh: str, en: str) -> NoReturn:
+        where = f"{self.where}: row {line}" + (f", {column}" if column else "")
+        raise InputError([error((where,), zh, en)])
+
+    def __iter__(self) -> Iterator[tuple[int, dict[str, str]]]:
+        for number, record in enumerate(self.records, start=1):
+            yield number, {key: _text(value) for key, value in record.items()}
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, date):
+        return value.isoformat()
+    return str(value).strip()
+
+
 def _lookup(customers: Sequence[Customer]) -> dict[str, Customer]:
     keys: dict[str, Customer] = {}
     for customer in customers:
@@ -154,75 +170,58 @@ def _lookup(customers: Sequence[Customer]) -> dict[str, Customer]:
     return keys
 
 
-def read_usage(
-    path: Path,
-    customers: Sequence[Customer],
-    policy: Policy,
-    prices: PriceTable,
-    *,
-    customer_column: str = "customer",
-    provider: str | None = None,
-) -> list[Usage]:
-    """Usage rows: cost in the customer's currency, or tokens priced by the price table."""
-    rows = _Rows(path, [customer_column, "date"])
-    if "cost" not in rows.columns and "input_mtok" not in rows.columns:
-        rows.fail(
-            1,
-            None,
-            "需要 cost 列或 input_mtok/output_mtok 列",
-            "needs a cost column or input_mtok/output_mtok",
-        )
-    known = _lookup(customers)
-    usage = []
+def read_customer_map(path: Path, customers: Sequence[Customer]) -> dict[str, Customer]:
+    """`key,credit_code` rows: the gateway's customer field → the register's customer."""
+    rows = _Rows(path, ["key", "credit_code"])
+    by_code = {c.credit_code.strip().casefold(): c for c in customers if c.credit_code}
+    keys: dict[str, Customer] = {}
     for line, row in rows:
-        customer = known.get(row[customer_column].casefold())
+        customer = by_code.get(row["credit_code"].casefold())
         if customer is None:
             rows.fail(
                 line,
-                customer_column,
-                f"登记册中没有客户 {row[customer_column]!r}",
-                f"no customer {row[customer_column]!r} in the register",
+                "credit_code",
+                f"登记册中没有信用代码 {row['credit_code']!r}",
+                f"no credit code {row['credit_code']!r} in the register",
             )
-        day = rows.day(line, row, "date")
-        name = row.get("provider") or provider or "other"
-        try:
-            priced_provider = Provider(name)
-        except ValueError:
-            rows.fail(line, "provider", f"未知供应商 {name!r}", f"unknown provider {name!r}")
-        stated = bool(row.get("cost"))
-        try:
-            used: ConsumptionLine | None = ConsumptionLine(
-                provider=priced_provider,
-                model=row.get("model", ""),
-                input_mtok_month=0 if stated else rows.number(line, row, "input_mtok"),
-                output_mtok_month=0 if stated else rows.number(line, row, "output_mtok"),
-            )
-        except ValidationError:  # no model name, or volumes no price table line could hold
-            used = None
-        price = None if used is None else prices.row_for(used, peak_only=policy.pricing.peak_only)
-        if stated:
-            cost = rows.number(line, row, "cost")
-        elif used is None or price is None:
-            rows.fail(
-                line,
-                "model",
-                f"价格表中没有模型 {row.get('model')!r}",
-                f"model {row.get('model')!r} is not in the price table",
-            )
-        else:
-            cost = policy.from_base(
-                policy.to_base(price.monthly_cost(used), price.currency), customer.currency
-            )
-        usage.append(
-            Usage(customer.name, day, cost, price is not None and price.cost_class == "high")
-        )
-    return usage
+        keys[row["key"].casefold()] = customer
+    return keys
 
 
-def read_receivables(path: Path, customers: Sequence[Customer]) -> list[Invoice]:
+def usage_keys(customers: Sequence[Customer], mapping: Path | None) -> dict[str, Customer]:
+    """With a map, its keys; without one, credit codes and customer names match directly."""
+    return _lookup(customers) if mapping is None else read_customer_map(mapping, customers)
+
+
+def window_start(invoices: Sequence[Invoice], as_of: date) -> date:
+    """The first day the usage must come back day by day: the 30-day window's, or the day after
+    the earliest customer's last invoice when that is earlier."""
+    last: dict[str, date] = {}
+    for invoice in invoices:
+        if invoice.issue <= as_of:
+            last[invoice.customer] = max(invoice.issue, last.get(invoice.customer, invoice.issue))
+    first = as_of - timedelta(days=WINDOW_DAYS - 1)
+    return min([first, *(day + timedelta(days=1) for day in last.values())])
+
+
+def read_receivables(
+    source: Path | str,
+    customers: Sequence[Customer],
+    mapping: Mapping[str, Customer] | None = None,
+    *,
+    table: str | None = None,
+) -> list[Invoice]:
+    """Invoices from a CSV (located errors: file:line:column), a Parquet file or a table."""
     columns = ("invoice", "customer", "issue_date", "due_date", "paid_date", "amount")
-    rows = _Rows(path, columns)
-    known = _lookup(customers)
+    known = {**_lookup(customers), **(mapping or {})}
+    text = str(source)
+    if is_url(text) or Path(text).suffix.lower() in (".parquet", ".pq", ".json"):
+        from creditbook.portfolio.usage import read_table_rows
+
+        records = read_table_rows(text, table)
+        rows: _Rows = _Records(text, records, columns)
+    else:
+        rows = _Rows(Path(text), columns)
     invoices = []
     for line, row in rows:
         customer = known.get(row["customer"].casefold())
@@ -387,16 +386,41 @@ def monitor(
     policy: Policy,
     as_of: date,
 ) -> list[Health]:
+    used: dict[str, list[Usage]] = {}
+    for item in usage:
+        used.setdefault(item.customer, []).append(item)
+    billed: dict[str, list[Invoice]] = {}
+    for invoice in invoices:
+        billed.setdefault(invoice.customer, []).append(invoice)
     return [
         assess_customer(
-            customer,
-            [item for item in usage if item.customer == customer.name],
-            [item for item in invoices if item.customer == customer.name],
-            policy,
-            as_of,
+            customer, used.get(customer.name, []), billed.get(customer.name, []), policy, as_of
         )
         for customer in customers
     ]
+
+
+def read_book(
+    usage_source: str,
+    receivables: Path | str,
+    customers: Sequence[Customer],
+    policy: Policy,
+    prices: PriceTable,
+    as_of: date,
+    options: Options,
+    *,
+    mapping: Path | None = None,
+    receivables_table: str | None = None,
+) -> tuple[Reading, list[Invoice]]:
+    """Receivables first (they set how far back usage must come day by day), then the usage,
+    aggregated where it lives."""
+    keys = usage_keys(customers, mapping)
+    invoices = read_receivables(
+        receivables, customers, keys if mapping else None, table=receivables_table
+    )
+    start = window_start(invoices, as_of)
+    reading = read_usage(usage_source, customers, keys, policy, prices, as_of, start, options)
+    return reading, invoices
 
 
 def _json_number(value: Decimal | int | None) -> float | int | None:
@@ -434,11 +458,24 @@ def health_json(health: Health) -> dict[str, Any]:
     }
 
 
-def monitor_json(results: Sequence[Health], as_of: date) -> str:
+def unmapped_json(item: Unmapped) -> dict[str, Any]:
+    return {
+        "key": item.key,
+        "rows": item.rows,
+        "amount": float(item.amount),
+        "amount_30d": float(item.amount_30d),
+        "currency": item.currency or None,
+        "input_mtok": float(item.input_mtok),
+        "output_mtok": float(item.output_mtok),
+    }
+
+
+def monitor_json(results: Sequence[Health], as_of: date, unmapped: Sequence[Unmapped] = ()) -> str:
     payload = {
         "as_of": as_of.isoformat(),
         "action_needed": any(health.action_needed for health in results),
         "customers": [health_json(health) for health in results],
+        "unmapped_usage": [unmapped_json(item) for item in unmapped],
     }
     return json.dumps(payload, ensure_ascii=False, indent=2)
 
@@ -525,11 +562,36 @@ def monitor_rows(results: Sequence[Health]) -> list[tuple[str, ...]]:
     return rows
 
 
-def write_monitor(results: Sequence[Health], as_of: date, path: Path) -> None:
+def unmapped_rows(unmapped: Sequence[Unmapped]) -> list[tuple[str, ...]]:
+    """Usage no customer claims: key, rows and amount (the terminal shows it after the table)."""
+    rows: list[tuple[str, ...]] = [
+        ("key 用量键", "rows 行数", "amount 金额", "last 30 days 近30天")
+    ]
+    for item in unmapped:
+        unit = f" {item.currency}" if item.currency else ""
+        tokens = (
+            f" + {item.input_mtok:f}/{item.output_mtok:f} Mtok"
+            if item.input_mtok or item.output_mtok
+            else ""
+        )
+        rows.append(
+            (
+                item.key or "(empty 空)",
+                str(item.rows),
+                f"{item.amount:,.2f}{unit}{tokens}",
+                f"{item.amount_30d:,.2f}{unit}",
+            )
+        )
+    return rows
+
+
+def write_monitor(
+    results: Sequence[Health], as_of: date, path: Path, unmapped: Sequence[Unmapped] = ()
+) -> None:
     """Write by extension: .xlsx or .json."""
     suffix = path.suffix.lower()
     if suffix == ".json":
-        write_atomic(path, monitor_json(results, as_of).encode("utf-8"))
+        write_atomic(path, monitor_json(results, as_of, unmapped).encode("utf-8"))
     elif suffix == ".xlsx":
         write_atomic(path, monitor_xlsx(results, as_of))
     else:

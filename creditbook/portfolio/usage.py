@@ -1,0 +1,586 @@
+"""Usage as monitor needs it: per customer, day and cost class, aggregated where the data lives.
+
+Every source format is first described as the same relation — `key` (the gateway's customer field),
+`day` (days since 1970-01-01, UTC), `amount` (integer money units: quota units, micro-dollars,
+micro-units of the stated currency), `tin`/`tout` (integer tokens to be priced, generic files
+only), `provider`, `model`, `bad` (1 for a row that cannot be read) — and then one Ibis expression
+(`aggregate`) groups it by key, day, cost class and (for token-priced rows) model. The same
+expression runs on DuckDB, SQLite, PostgreSQL, MySQL and Spark; sums are of integers, so every engine
+gives the same figures, and only the grouped rows (keys × days of the window × 2) come back into
+Python, where they become exact Decimals in each customer's currency.
+
+Days older than the window (the last 30 days, or back to the earliest last-invoice date) come back
+as one bucket per key dated the day before the window: it counts only towards the usage of a
+customer that has never been invoiced, which is what "usage since the last invoice" means there.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from creditbook.core.models import ConsumptionLine, Currency, Provider
+from creditbook.core.policy import Policy
+from creditbook.core.prices import PriceTable
+from creditbook.core.records import error
+from creditbook.portfolio.sources import Opened, open_source, redact, scrub
+from creditbook.workbook.file_io import InputError
+
+FORMATS = ("generic", "new-api", "one-api", "litellm", "openai-costs", "anthropic-costs")
+QUOTA_PER_USD = 500_000  # new-api / one-api QuotaPerUnit default: 500,000 quota units = 1 USD
+MICRO = 1_000_000
+EPOCH = date(1970, 1, 1)
+WINDOW_DAYS = 30
+
+# The customer field of each format: the default first, then the other choices.
+KEY_FIELDS: dict[str, tuple[str, ...]] = {
+    "generic": ("customer",),
+    "new-api": ("username", "user_id", "token_name", "token_id", "group"),
+    "one-api": ("username", "user_id", "token_name"),
+    "litellm": ("team_id", "user", "end_user", "api_key", "organization_id"),
+    "openai-costs": ("project_id", "api_key_id"),
+    "anthropic-costs": ("workspace_id",),
+}
+LITELLM_DAILY_KEYS = {
+    "LiteLLM_DailyUserSpend": "user_id",
+    "LiteLLM_DailyTeamSpend": "team_id",
+    "LiteLLM_DailyEndUserSpend": "end_user_id",
+    "LiteLLM_DailyOrganizationSpend": "organization_id",
+    "LiteLLM_DailyTagSpend": "tag",
+}
+
+
+@dataclass(frozen=True)
+class Options:
+    format: str | None = None  # None: detected
+    table: str | None = None  # a database's table (default: the format's usage table)
+    key_field: str | None = None  # None: the format's default customer field
+    quota_per_unit: int = QUOTA_PER_USD
+    currency: Currency | None = None  # of the amounts; None: the format's (generic: the customer's)
+    provider: str | None = None  # generic files without a provider column
+    engine: str = "duckdb"  # for files: duckdb or spark
+
+
+@dataclass(frozen=True)
+class Usage:
+    customer: str
+    day: date
+    cost: Decimal
+    high_cost: bool
+
+
+@dataclass(frozen=True)
+class Unmapped:
+    """Usage whose key matches no customer: reported, never dropped."""
+
+    key: str
+    rows: int
+    amount: Decimal  # up to the as-of date, in `currency` ("" when as stated in the file)
+    amount_30d: Decimal
+    currency: str
+    input_mtok: Decimal = Decimal(0)  # token-priced rows (generic files)
+    output_mtok: Decimal = Decimal(0)
+
+
+@dataclass
+class Reading:
+    usage: list[Usage]
+    unmapped: list[Unmapped]
+    rows: int
+    source: str  # redacted
+    engine: str
+    format: str
+    key_field: str
+    window_start: date = field(default_factory=lambda: EPOCH)
+
+
+@dataclass(frozen=True)
+class Described:
+    """A source as the common relation, with the unit and currency of its `amount`."""
+
+    rel: Any
+    format: str
+    key_field: str
+    scale: int  # amount units per currency unit
+    currency: Currency | None  # None: each customer's own currency
+
+
+def _fail(where: str, zh: str, en: str) -> InputError:
+    return InputError([error((where,), zh, en)])
+
+
+def _days(day: date) -> int:
+    return (day - EPOCH).days
+
+
+# ----------------------------------------------------------------------- formats
+
+
+def detect(opened: Opened, options: Options) -> tuple[str, Any]:
+    """The format and the table to read: as given, else from the tables or columns."""
+    import ibis  # noqa: F401
+
+    if opened.files:
+        table = opened.read_files()
+        columns = set(table.columns)
+        if options.format:
+            return options.format, table
+        if "data" in columns and opened.kind == "json":
+            results = table.data.type().value_type["results"].value_type
+            amount = results["amount"]
+            return ("openai-costs" if amount.is_struct() else "anthropic-costs"), table
+        if {"spend", "startTime"} <= columns:
+            return "litellm", table
+        if {"quota", "created_at", "type", "model_name"} <= columns:
+            return ("new-api" if columns & {"token_id", "other", "use_time"} else "one-api"), table
+        return "generic", table
+    tables = opened.tables()
+    name = options.table
+    if name is None:
+        candidates = [t for t in ("logs", "LiteLLM_SpendLogs") if t in tables]
+        if options.format == "litellm":
+            candidates = [t for t in candidates if t.startswith("LiteLLM")]
+        elif options.format in ("new-api", "one-api"):
+            candidates = [t for t in candidates if t == "logs"]
+        if len(candidates) != 1:
+            raise _fail(
+                opened.shown,
+                "无法判断用量表，请用 --usage-table 和 --usage-format 指定",
+                "cannot tell which table holds the usage: name it with --usage-table and "
+                "--usage-format",
+            )
+        name = candidates[0]
+    elif name not in tables:
+        raise _fail(opened.shown, f"数据库中没有表 {name}", f"the database has no table {name}")
+    table = opened.table(name)
+    if options.format:
+        return options.format, table
+    columns = set(table.columns)
+    if name.startswith("LiteLLM_"):
+        return "litellm", table
+    if {"quota", "created_at", "model_name"} <= columns:
+        return (
+            "new-api" if columns & {"token_id", "other", "use_time", "token_used"} else "one-api"
+        ), table
+    raise _fail(
+        opened.shown,
+        f"无法判断表 {name} 的格式，请用 --usage-format 指定",
+        f"cannot tell the format of table {name}: give --usage-format",
+    )
+
+
+def describe(opened: Opened, options: Options) -> Described:
+    import ibis
+
+    fmt, table = detect(opened, options)
+    choices = KEY_FIELDS[fmt]
+    columns = set(table.columns)
+    zero = ibis.literal(0, "int64")
+    blank = ibis.literal("", "string")
+
+    def key_of(name: str) -> Any:
+        if name not in columns:
+            raise _fail(
+                opened.shown,
+                f"没有客户字段 {name}（可选：{', '.join(choices)}）",
+                f"no customer field {name} (choices: {', '.join(choices)})",
+            )
+        return table[name].cast("string").fill_null("")
+
+    if fmt in ("new-api", "one-api"):
+        key = options.key_field or choices[0]
+        if "type" in columns:  # logs: consumption (2) and, in new-api, refunds (6) subtract
+            kinds = [2, 6] if fmt == "new-api" else [2]
+            table = table.filter(table.type.isin(kinds))
+            amount = ibis.ifelse(table.type == 6, -table.quota, table.quota)
+        else:  # quota_data: hourly consumption, no refunds
+            amount = table.quota
+        rel = table.select(
+            key=key_of(key),
+            day=(table.created_at // 86400).cast("int64"),
+            amount=amount.cast("int64"),
+            tin=zero,
+            tout=zero,
+            provider=blank,
+            model=table.model_name.fill_null(""),
+            bad=zero,
+        )
+        return Described(rel, fmt, key, options.quota_per_unit, options.currency or Currency.USD)
+    if fmt == "litellm":
+        daily = next((v for k, v in LITELLM_DAILY_KEYS.items() if {v, "date"} <= columns), None)
+        key = options.key_field or (daily if daily and "startTime" not in columns else choices[0])
+        if "startTime" in columns:
+            day = (table.startTime.epoch_seconds() // 86400).cast("int64")
+        else:
+            day = table.date.substr(0, 10).cast("date").epoch_days().cast("int64")
+        # spend is a float of US dollars: each row rounds half up to whole micro-dollars, so the
+        # sums are integers and every engine adds them the same way.
+        micro = ((table.spend * MICRO) + 0.5).floor().cast("int64")
+        rel = table.select(
+            key=key_of(key),
+            day=day,
+            amount=micro,
+            tin=zero,
+            tout=zero,
+            provider=blank,
+            model=table.model.fill_null(""),
+            bad=zero,
+        )
+        return Described(rel, fmt, key, MICRO, options.currency or Currency.USD)
+    if fmt in ("openai-costs", "anthropic-costs"):
+        return _provider_export(opened, table, fmt, options)
+    return _generic(opened, table, options)
+
+
+def _provider_export(opened: Opened, table: Any, fmt: str, options: Options) -> Described:
+    """The JSON pages the cost APIs return, saved as files: data[] buckets of results[]."""
+    import ibis
+
+    buckets = table.select(bucket=table.data.unnest())
+    start = "start_time" if fmt == "openai-costs" else "starting_at"
+    items = buckets.select(start=buckets.bucket[start], item=buckets.bucket.results.unnest())
+    fields = items.item.type().names
+    key = options.key_field or KEY_FIELDS[fmt][0]
+    if key not in fields:
+        raise _fail(
+            opened.shown,
+            f"没有客户字段 {key}（导出时需按它分组）",
+            f"no customer field {key} (group the report by it when exporting)",
+        )
+    customer = items.item[key].cast("string").fill_null("")
+    if fmt == "openai-costs":  # amount.value in dollars (a number); day from the bucket's Unix s
+        value = items.item.amount.value.cast("float64")
+        amount = ((value * MICRO) + 0.5).floor().cast("int64")
+        day = (items.start.cast("int64") // 86400).cast("int64")
+        model = items.item.line_item if "line_item" in fields else ibis.literal("")
+    else:  # amount: a decimal string of cents; day from the bucket's RFC 3339 start
+        cents = items.item.amount.cast("decimal(38, 6)")
+        amount = (cents * (MICRO // 100)).cast("int64")
+        day = items.start.cast("string").substr(0, 10).cast("date").epoch_days().cast("int64")
+        model = items.item.model if "model" in fields else ibis.literal("")
+    zero = ibis.literal(0, "int64")
+    rel = items.select(
+        key=customer,
+        day=day,
+        amount=amount,
+        tin=zero,
+        tout=zero,
+        provider=ibis.literal("", "string"),
+        model=model.cast("string").fill_null(""),
+        bad=zero,
+    )
+    return Described(rel, fmt, key, MICRO, options.currency or Currency.USD)
+
+
+def _generic(opened: Opened, table: Any, options: Options) -> Described:
+    """customer, date, [provider], [model], cost or input_mtok/output_mtok (see README)."""
+    import ibis
+
+    key = options.key_field or "customer"
+    columns = set(table.columns)
+    missing = [name for name in (key, "date") if name not in columns]
+    if missing:
+        raise _fail(
+            opened.shown, f"缺少列 {', '.join(missing)}", f"missing columns {', '.join(missing)}"
+        )
+    if "cost" not in columns and "input_mtok" not in columns:
+        raise _fail(
+            opened.shown,
+            "需要 cost 列或 input_mtok/output_mtok 列",
+            "needs a cost column or input_mtok/output_mtok",
+        )
+
+    def micro(name: str) -> tuple[Any, Any]:
+        """A column as integer millionths, and whether a non-empty cell is not a number ≥ 0."""
+        if name not in columns:
+            return ibis.literal(None, "int64"), ibis.literal(False)
+        column = table[name]
+        if column.type().is_string():
+            text = column.strip().replace(",", "")
+            given = text.length() > 0
+            number = ibis.ifelse(given, text, ibis.literal(None, "string")).try_cast(
+                "decimal(38, 6)"
+            )
+            value = (number * MICRO).cast("int64")
+            return value, given & (number.isnull() | (number < 0))
+        value = ((column.cast("float64") * MICRO) + 0.5).floor().cast("int64")
+        return value, column.notnull() & (column < 0)
+
+    cost, bad_cost = micro("cost")
+    tin, bad_in = micro("input_mtok")
+    tout, bad_out = micro("output_mtok")
+    stated = cost.notnull()
+    raw_day = table.date
+    if raw_day.type().is_string():
+        day = raw_day.strip().substr(0, 10).try_cast("date").epoch_days().cast("int64")
+    elif raw_day.type().is_timestamp():
+        day = raw_day.date().epoch_days().cast("int64")
+    else:
+        day = raw_day.epoch_days().cast("int64")
+    provider = (
+        table.provider.cast("string").fill_null("")
+        if "provider" in columns
+        else ibis.literal(options.provider or "other")
+    )
+    if "provider" in columns and options.provider:
+        provider = ibis.ifelse(provider == "", ibis.literal(options.provider), provider)
+    bad = day.isnull() | bad_cost | (~stated & (bad_in | bad_out))
+    rel = table.select(
+        key=table[key].cast("string").fill_null(""),
+        day=day,
+        amount=ibis.ifelse(stated, cost, 0).cast("int64"),
+        tin=ibis.ifelse(stated, 0, tin.fill_null(0)).cast("int64"),
+        tout=ibis.ifelse(stated, 0, tout.fill_null(0)).cast("int64"),
+        provider=provider,
+        model=(table.model.cast("string").fill_null("") if "model" in columns else ""),
+        bad=bad.cast("int64"),
+    )
+    return Described(rel, "generic", key, MICRO, options.currency)
+
+
+# ------------------------------------------------------------------ aggregation
+
+
+def aggregate(described: Described, as_of: date, start: date, high_models: Sequence[str]) -> Any:
+    """The one aggregation, as an Ibis expression: per key, day of the window (older days as one
+    bucket), cost class and priced model: integer sums and row counts."""
+    import ibis
+
+    rel = described.rel
+    first, last = _days(start), _days(as_of)
+    rel = rel.filter((rel.day <= last) | (rel.bad > 0))
+    priced = (rel.tin + rel.tout) > 0
+    high = rel.model.lower().isin(list(high_models)) if high_models else ibis.literal(False)
+    return rel.group_by(
+        key=rel.key,
+        day=ibis.ifelse(rel.day >= first, rel.day, first - 1),
+        high=high,
+        provider=ibis.ifelse(priced, rel.provider, ""),
+        model=ibis.ifelse(priced, rel.model, ""),
+    ).aggregate(
+        amount=rel.amount.sum(),
+        tin=rel.tin.sum(),
+        tout=rel.tout.sum(),
+        rows=rel.count(),
+        bad=rel.bad.sum(),
+    )
+
+
+def high_cost_models(prices: PriceTable) -> list[str]:
+    return sorted({row.model.lower() for row in prices.rows if row.cost_class == "high"})
+
+
+def _int(value: Any) -> int:
+    return 0 if value is None else int(value)
+
+
+def read_usage(
+    source: str,
+    customers: Sequence[Any],
+    keys: Mapping[str, Any],
+    policy: Policy,
+    prices: PriceTable,
+    as_of: date,
+    start: date,
+    options: Options,
+) -> Reading:
+    """Usage from a source, per customer × day × cost class, in each customer's currency.
+
+    `keys` maps a normalised key (stripped, casefolded) to its customer; `start` is the first day
+    that must come back on its own (the window's start)."""
+    with open_source(source, options.engine) as opened:
+        described = describe(opened, options)
+        expression = aggregate(described, as_of, start, high_cost_models(prices))
+        try:
+            grouped = opened.backend.to_pyarrow(expression).to_pylist()
+        except InputError:
+            raise
+        except Exception as exc:
+            message = scrub(str(exc).splitlines()[0] if str(exc) else type(exc).__name__, source)
+            raise _fail(opened.shown, f"读取失败：{message}", f"cannot read: {message}") from None
+        if any(_int(row["bad"]) for row in grouped):
+            raise _locate_bad(opened, described)
+    return _collect(grouped, described, keys, policy, prices, as_of, start, opened)
+
+
+def _collect(
+    grouped: list[dict[str, Any]],
+    described: Described,
+    keys: Mapping[str, Any],
+    policy: Policy,
+    prices: PriceTable,
+    as_of: date,
+    start: date,
+    opened: Opened,
+) -> Reading:
+    totals: dict[tuple[str, date, bool], Decimal] = {}
+    strays: dict[str, dict[str, Any]] = {}
+    scale = Decimal(described.scale)
+    rows = 0
+    month_start = _days(as_of) - WINDOW_DAYS + 1
+    for row in grouped:
+        rows += _int(row["rows"])
+        raw = str(row["key"] or "")
+        customer = keys.get(raw.strip().casefold())
+        day_number = _int(row["day"])
+        stated = Decimal(_int(row["amount"])) / scale
+        tin, tout = Decimal(_int(row["tin"])) / MICRO, Decimal(_int(row["tout"])) / MICRO
+        if customer is None:
+            stray = strays.setdefault(
+                raw.strip(),
+                {
+                    "rows": 0,
+                    "amount": Decimal(0),
+                    "30d": Decimal(0),
+                    "in": Decimal(0),
+                    "out": Decimal(0),
+                },
+            )
+            stray["rows"] += _int(row["rows"])
+            stray["amount"] += stated
+            stray["30d"] += stated if day_number >= month_start else 0
+            stray["in"] += tin
+            stray["out"] += tout
+            continue
+        currency = described.currency or customer.currency
+        cost = policy.from_base(policy.to_base(stated, currency), customer.currency)
+        if row["model"] or tin or tout:
+            cost += _priced(row, tin, tout, customer.currency, policy, prices, opened)
+        day = EPOCH + timedelta(days=day_number)
+        slot = (customer.name, day, bool(row["high"]))
+        totals[slot] = totals.get(slot, Decimal(0)) + cost
+    usage = [Usage(name, day, cost, high) for (name, day, high), cost in sorted(totals.items())]
+    unmapped = [
+        Unmapped(
+            key,
+            item["rows"],
+            item["amount"],
+            item["30d"],
+            described.currency.value if described.currency else "",
+            item["in"],
+            item["out"],
+        )
+        for key, item in sorted(strays.items(), key=lambda kv: (-kv[1]["amount"], kv[0]))
+    ]
+    return Reading(
+        usage,
+        unmapped,
+        rows,
+        opened.shown,
+        opened.engine,
+        described.format,
+        described.key_field,
+        start,
+    )
+
+
+def _priced(
+    row: Mapping[str, Any],
+    tin: Decimal,
+    tout: Decimal,
+    currency: Currency,
+    policy: Policy,
+    prices: PriceTable,
+    opened: Opened,
+) -> Decimal:
+    """Token volumes of one model priced by the price table, in the customer's currency."""
+    name = str(row["provider"] or "other")
+    model = str(row["model"] or "")
+    try:
+        line: ConsumptionLine | None = ConsumptionLine(
+            provider=Provider(name), model=model, input_mtok_month=tin, output_mtok_month=tout
+        )
+    except (ValueError, ValidationError):
+        line = None
+    price = None if line is None else prices.row_for(line, peak_only=policy.pricing.peak_only)
+    if line is None or price is None:
+        raise _fail(
+            opened.shown,
+            f"价格表中没有 {name} 的模型 {model!r}",
+            f"model {model!r} of provider {name!r} is not in the price table",
+        )
+    return policy.from_base(policy.to_base(price.monthly_cost(line), price.currency), currency)
+
+
+# ------------------------------------------------------------ locating a bad row
+
+
+def _locate_bad(opened: Opened, described: Described) -> InputError:
+    """The first unreadable cell: file:line:column for CSV files (read again in Python, only on
+    this error path), file and column otherwise."""
+    if opened.kind == "csv":
+        for path in opened.files:
+            problem = _first_bad_csv_cell(path, described.key_field)
+            if problem:
+                return problem
+    return _fail(
+        opened.shown,
+        "有无法读取的日期或金额（非负数）",
+        "some rows have a date or amount that cannot be read (numbers must be ≥ 0)",
+    )
+
+
+def _first_bad_csv_cell(path: Path, key: str) -> InputError | None:
+    from datetime import date as day_type
+    from decimal import InvalidOperation
+
+    reader = csv.DictReader(io.StringIO(path.read_text("utf-8-sig"), newline=""))
+    header = [name.strip() for name in reader.fieldnames or ()]
+    reader.fieldnames = header
+
+    def at(line: int, column: str, zh: str, en: str) -> InputError:
+        return _fail(f"{path}:{line}:{header.index(column) + 1}", zh, en)
+
+    def number(value: str) -> Decimal | None:
+        try:
+            amount = Decimal(value.replace(",", "") or "0")
+        except InvalidOperation:
+            return None
+        return amount if amount.is_finite() and amount >= 0 else None
+
+    for raw in reader:
+        line = reader.line_num
+        row = {name: (value or "").strip() for name, value in raw.items() if name is not None}
+        value = row.get("date", "")
+        try:
+            day_type.fromisoformat(value[:10])
+        except ValueError:
+            return at(line, "date", f"date 不是日期：{value!r}", f"date is not a date: {value!r}")
+        columns = ["cost"] if row.get("cost") else ["input_mtok", "output_mtok"]
+        for column in columns:
+            value = row.get(column, "")
+            if column in header and number(value) is None:
+                return at(
+                    line,
+                    column,
+                    f"{column} 不是非负数：{value!r}",
+                    f"{column} is not a number ≥ 0: {value!r}",
+                )
+    return None
+
+
+def read_table_rows(source: str, table: str | None, engine: str = "duckdb") -> list[dict[str, Any]]:
+    """A small table (receivables) from a Parquet/JSON file or a database table, as dicts."""
+    with open_source(source, engine) as opened:
+        if opened.files:
+            data = opened.read_files()
+        else:
+            name = table or "receivables"
+            if name not in opened.tables():
+                raise _fail(
+                    opened.shown, f"数据库中没有表 {name}", f"the database has no table {name}"
+                )
+            data = opened.table(name)
+        rows: list[dict[str, Any]] = opened.backend.to_pyarrow(data).to_pylist()
+        return rows
+
+
+__all__ = ["FORMATS", "Options", "Reading", "Unmapped", "Usage", "read_usage", "redact"]
