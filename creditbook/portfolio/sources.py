@@ -82,15 +82,22 @@ class Opened:
 
     def read_files(self) -> Any:
         paths = [str(path) for path in self.files]
+        if self.engine == "spark":
+            # Spark's own readers take many paths; the frame is then an Ibis table like any other.
+            reader = self.backend._session.read
+            if self.kind == "csv":  # every cell as text, as on DuckDB
+                frame = reader.csv(paths, header=True, inferSchema=False)
+            elif self.kind == "parquet":
+                frame = reader.parquet(*paths)
+            else:
+                frame = reader.json(paths, multiLine=True)
+            frame.createOrReplaceTempView("creditbook_usage")
+            return self.backend.table("creditbook_usage")
         if self.kind == "csv":
-            if self.engine == "spark":
-                return self.backend.read_csv(paths, header=True, inferSchema=False)
             # Every cell as text: amounts are parsed exactly (as decimals) in the query.
             return self.backend.read_csv(paths, all_varchar=True, header=True)
         if self.kind == "parquet":
             return self.backend.read_parquet(paths)
-        if self.engine == "spark":
-            return self.backend.read_json(paths, multiLine=True)
         return self.backend.read_json(paths, format="auto")
 
 

@@ -397,14 +397,16 @@ def read_usage(
     `keys` maps a normalised key (stripped, casefolded) to its customer; `start` is the first day
     that must come back on its own (the window's start)."""
     with open_source(source, options.engine) as opened:
-        described = describe(opened, options)
-        expression = aggregate(described, as_of, start, high_cost_models(prices))
         try:
+            described = describe(opened, options)
+            expression = aggregate(described, as_of, start, high_cost_models(prices))
             grouped = opened.backend.to_pyarrow(expression).to_pylist()
         except InputError:
             raise
-        except Exception as exc:
-            message = scrub(str(exc).splitlines()[0] if str(exc) else type(exc).__name__, source)
+        except Exception as exc:  # the engine refused the data: its first line, no password
+            message = scrub(
+                str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__, source
+            )
             raise _fail(opened.shown, f"读取失败：{message}", f"cannot read: {message}") from None
         if any(_int(row["bad"]) for row in grouped):
             raise _locate_bad(opened, described)
