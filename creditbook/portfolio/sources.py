@@ -25,6 +25,8 @@ ENV_URL = "CREDITBOOK_USAGE_URL"
 DATABASE_SCHEMES = ("sqlite", "postgresql", "postgres", "mysql")
 FILE_TYPES = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet", ".json": "json"}
 ENGINES = ("duckdb", "spark")
+AMOUNT_COLUMNS = ("cost", "input_mtok", "output_mtok")  # of the generic format
+DECIMAL = "DECIMAL(18, 6)"  # exact to a millionth, up to a trillion: 64-bit on every engine
 
 
 def is_url(source: str) -> bool:
@@ -67,7 +69,7 @@ class Opened:
     source: str
     engine: str  # duckdb, spark, sqlite, postgres, mysql
     backend: Any  # an ibis backend
-    files: tuple[Path, ...] = ()
+    files: tuple[Path | str, ...] = ()
     kind: str = ""  # csv, parquet or json for files
 
     @property
@@ -94,8 +96,12 @@ class Opened:
             frame.createOrReplaceTempView("creditbook_usage")
             return self.backend.table("creditbook_usage")
         if self.kind == "csv":
-            # Every cell as text: amounts are parsed exactly (as decimals) in the query.
-            return self.backend.read_csv(paths, all_varchar=True, header=True)
+            # Amount columns parsed by the reader as exact decimals (thousands separators allowed),
+            # every other cell as text; a cell that is not a number stops the read, and the
+            # caller then names its file, line and column.
+            header = self.backend.read_csv(paths, all_varchar=True, header=True).columns
+            types = {name: DECIMAL if name in AMOUNT_COLUMNS else "VARCHAR" for name in header}
+            return self.backend.read_csv(paths, header=True, types=types, thousands=",")
         if self.kind == "parquet":
             return self.backend.read_parquet(paths)
         return self.backend.read_json(paths, format="auto")
@@ -149,6 +155,10 @@ def open_source(source: str, engine: str = "duckdb") -> Iterator[Opened]:
 def _open(source: str, engine: str) -> Opened:
     import ibis
 
+    if engine == "spark" and "://" in source and not is_url(source):
+        # A cluster's storage (hdfs://, s3a://, abfss://…): Spark lists and reads it itself.
+        kind = FILE_TYPES.get(Path(urlsplit(source).path).suffix.lower(), "parquet")
+        return Opened(source, "spark", ibis.pyspark.connect(spark_session()), (source,), kind)
     if not is_url(source):
         files = _files(source)
         if not files:

@@ -4,10 +4,11 @@ Every source format is first described as the same relation — `key` (the gatew
 `day` (days since 1970-01-01, UTC), `amount` (integer money units: quota units, micro-dollars,
 micro-units of the stated currency), `tin`/`tout` (integer tokens to be priced, generic files
 only), `provider`, `model`, `bad` (1 for a row that cannot be read) — and then one Ibis expression
-(`aggregate`) groups it by key, day, cost class and (for token-priced rows) model. The same
+(`aggregate`) groups it by key, day and (for token-priced rows) model, summing the amount and its
+high-cost part. The same
 expression runs on DuckDB, SQLite, PostgreSQL, MySQL and Spark; sums are of integers, so every engine
-gives the same figures, and only the grouped rows (keys × days of the window × 2) come back into
-Python, where they become exact Decimals in each customer's currency.
+gives the same figures, and only the grouped rows (keys × days of the window) come back into
+Python, where they become exact Decimals in each customer's currency (keys × days of the window).
 
 Days older than the window (the last 30 days, or back to the earliest last-invoice date) come back
 as one bucket per key dated the day before the window: it counts only towards the usage of a
@@ -31,7 +32,7 @@ from creditbook.core.models import ConsumptionLine, Currency, Provider
 from creditbook.core.policy import Policy
 from creditbook.core.prices import PriceTable
 from creditbook.core.records import error
-from creditbook.portfolio.sources import Opened, open_source, redact, scrub
+from creditbook.portfolio.sources import DECIMAL, Opened, open_source, scrub
 from creditbook.workbook.file_io import InputError
 
 FORMATS = ("generic", "new-api", "one-api", "litellm", "openai-costs", "anthropic-costs")
@@ -262,7 +263,7 @@ def _provider_export(opened: Opened, table: Any, fmt: str, options: Options) -> 
         day = (items.start.cast("int64") // 86400).cast("int64")
         model = items.item.line_item if "line_item" in fields else ibis.literal("")
     else:  # amount: a decimal string of cents; day from the bucket's RFC 3339 start
-        cents = items.item.amount.cast("decimal(38, 6)")
+        cents = items.item.amount.cast(DECIMAL)
         amount = (cents * (MICRO // 100)).cast("int64")
         day = items.start.cast("string").substr(0, 10).cast("date").epoch_days().cast("int64")
         model = items.item.model if "model" in fields else ibis.literal("")
@@ -298,26 +299,12 @@ def _generic(opened: Opened, table: Any, options: Options) -> Described:
             "needs a cost column or input_mtok/output_mtok",
         )
 
-    def micro(name: str) -> tuple[Any, Any]:
-        """A column as integer millionths, and whether a non-empty cell is not a number ≥ 0."""
-        if name not in columns:
-            return ibis.literal(None, "int64"), ibis.literal(False)
+    # Three steps, each naming its columns, so that no engine computes a cell's parse twice.
+    def text(name: str) -> Any:
         column = table[name]
-        if column.type().is_string():
-            text = column.strip().replace(",", "")
-            given = text.length() > 0
-            number = ibis.ifelse(given, text, ibis.literal(None, "string")).try_cast(
-                "decimal(38, 6)"
-            )
-            value = (number * MICRO).cast("int64")
-            return value, given & (number.isnull() | (number < 0))
-        value = ((column.cast("float64") * MICRO) + 0.5).floor().cast("int64")
-        return value, column.notnull() & (column < 0)
+        return column.strip().replace(",", "").nullif("") if column.type().is_string() else column
 
-    cost, bad_cost = micro("cost")
-    tin, bad_in = micro("input_mtok")
-    tout, bad_out = micro("output_mtok")
-    stated = cost.notnull()
+    numbers = [name for name in ("cost", "input_mtok", "output_mtok") if name in columns]
     raw_day = table.date
     if raw_day.type().is_string():
         day = raw_day.strip().substr(0, 10).try_cast("date").epoch_days().cast("int64")
@@ -332,15 +319,59 @@ def _generic(opened: Opened, table: Any, options: Options) -> Described:
     )
     if "provider" in columns and options.provider:
         provider = ibis.ifelse(provider == "", ibis.literal(options.provider), provider)
-    bad = day.isnull() | bad_cost | (~stated & (bad_in | bad_out))
-    rel = table.select(
+    cells = table.select(
         key=table[key].cast("string").fill_null(""),
         day=day,
-        amount=ibis.ifelse(stated, cost, 0).cast("int64"),
-        tin=ibis.ifelse(stated, 0, tin.fill_null(0)).cast("int64"),
-        tout=ibis.ifelse(stated, 0, tout.fill_null(0)).cast("int64"),
         provider=provider,
         model=(table.model.cast("string").fill_null("") if "model" in columns else ""),
+        **{name: text(name) for name in numbers},
+    )
+
+    def micro(name: str) -> Any:
+        """A cell as integer millionths: decimals exactly, floats rounded half up."""
+        column = cells[name]
+        if column.type().is_string():
+            return (column.try_cast(DECIMAL) * MICRO).cast("int64")
+        if column.type().is_decimal():
+            return (column * MICRO).cast("int64")
+        return ((column.cast("float64") * MICRO) + 0.5).floor().cast("int64")
+
+    def unreadable(name: str) -> Any:
+        """A cell given but not a number ≥ 0."""
+        value = parsed[f"{name}_value"]
+        return cells_given(name) & (value.isnull() | (value < 0))
+
+    parsed = cells.select(
+        "key",
+        "day",
+        "provider",
+        "model",
+        *numbers,
+        **{f"{name}_value": micro(name) for name in numbers},
+    )
+
+    def cells_given(name: str) -> Any:
+        return parsed[name].notnull()
+
+    none = ibis.literal(None, "int64")
+    cost = parsed.cost_value if "cost" in numbers else none
+    tin = parsed.input_mtok_value if "input_mtok" in numbers else none
+    tout = parsed.output_mtok_value if "output_mtok" in numbers else none
+    stated = parsed.cost.notnull() if "cost" in numbers else ibis.literal(False)
+    bad = parsed.day.isnull()
+    if "cost" in numbers:
+        bad |= unreadable("cost")
+    for name in ("input_mtok", "output_mtok"):
+        if name in numbers:
+            bad |= ~stated & unreadable(name)
+    rel = parsed.select(
+        key=parsed.key,
+        day=parsed.day,
+        amount=ibis.ifelse(stated, cost.fill_null(0), 0).cast("int64"),
+        tin=ibis.ifelse(stated, 0, tin.fill_null(0)).cast("int64"),
+        tout=ibis.ifelse(stated, 0, tout.fill_null(0)).cast("int64"),
+        provider=parsed.provider,
+        model=parsed.model,
         bad=bad.cast("int64"),
     )
     return Described(rel, "generic", key, MICRO, options.currency)
@@ -356,17 +387,19 @@ def aggregate(described: Described, as_of: date, start: date, high_models: Seque
 
     rel = described.rel
     first, last = _days(start), _days(as_of)
-    rel = rel.filter((rel.day <= last) | (rel.bad > 0))
     priced = (rel.tin + rel.tout) > 0
     high = rel.model.lower().isin(list(high_models)) if high_models else ibis.literal(False)
+    # Days after the as-of date come back as one bucket (the day after it) that is not counted;
+    # grouping them rather than filtering keeps each row's parse computed once.
+    day = ibis.ifelse(rel.day > last, last + 1, ibis.ifelse(rel.day >= first, rel.day, first - 1))
     return rel.group_by(
         key=rel.key,
-        day=ibis.ifelse(rel.day >= first, rel.day, first - 1),
-        high=high,
+        day=day,
         provider=ibis.ifelse(priced, rel.provider, ""),
         model=ibis.ifelse(priced, rel.model, ""),
     ).aggregate(
         amount=rel.amount.sum(),
+        high=ibis.ifelse(high, rel.amount, 0).sum(),
         tin=rel.tin.sum(),
         tout=rel.tout.sum(),
         rows=rel.count(),
@@ -404,12 +437,20 @@ def read_usage(
         except InputError:
             raise
         except Exception as exc:  # the engine refused the data: its first line, no password
+            if opened.kind == "csv":
+                located = _locate_bad(opened, None)
+                if located is not None:
+                    raise located from None
             message = scrub(
                 str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__, source
             )
             raise _fail(opened.shown, f"读取失败：{message}", f"cannot read: {message}") from None
         if any(_int(row["bad"]) for row in grouped):
-            raise _locate_bad(opened, described)
+            raise _locate_bad(opened, described.key_field) or _fail(
+                opened.shown,
+                "有无法读取的日期或金额（非负数）",
+                "some rows have a date or amount that cannot be read (numbers must be ≥ 0)",
+            )
     return _collect(grouped, described, keys, policy, prices, as_of, start, opened)
 
 
@@ -428,12 +469,16 @@ def _collect(
     scale = Decimal(described.scale)
     rows = 0
     month_start = _days(as_of) - WINDOW_DAYS + 1
+    last = _days(as_of)
     for row in grouped:
+        day_number = _int(row["day"])
+        if day_number > last:
+            continue
         rows += _int(row["rows"])
         raw = str(row["key"] or "")
         customer = keys.get(raw.strip().casefold())
-        day_number = _int(row["day"])
-        stated = Decimal(_int(row["amount"])) / scale
+        units, high_units = _int(row["amount"]), _int(row["high"])
+        stated = Decimal(units) / scale
         tin, tout = Decimal(_int(row["tin"])) / MICRO, Decimal(_int(row["tout"])) / MICRO
         if customer is None:
             stray = strays.setdefault(
@@ -453,12 +498,19 @@ def _collect(
             stray["out"] += tout
             continue
         currency = described.currency or customer.currency
-        cost = policy.from_base(policy.to_base(stated, currency), customer.currency)
-        if row["model"] or tin or tout:
-            cost += _priced(row, tin, tout, customer.currency, policy, prices, opened)
         day = EPOCH + timedelta(days=day_number)
-        slot = (customer.name, day, bool(row["high"]))
-        totals[slot] = totals.get(slot, Decimal(0)) + cost
+        parts = [(False, units - high_units), (True, high_units)]
+        for high, part in parts:
+            if part:
+                cost = Decimal(part) / scale
+                if currency != customer.currency:
+                    cost = policy.from_base(policy.to_base(cost, currency), customer.currency)
+                slot = (customer.name, day, high)
+                totals[slot] = totals.get(slot, Decimal(0)) + cost
+        if row["model"] or tin or tout:
+            high, cost = _priced(row, tin, tout, customer.currency, policy, prices, opened)
+            slot = (customer.name, day, high)
+            totals[slot] = totals.get(slot, Decimal(0)) + cost
     usage = [Usage(name, day, cost, high) for (name, day, high), cost in sorted(totals.items())]
     unmapped = [
         Unmapped(
@@ -492,8 +544,9 @@ def _priced(
     policy: Policy,
     prices: PriceTable,
     opened: Opened,
-) -> Decimal:
-    """Token volumes of one model priced by the price table, in the customer's currency."""
+) -> tuple[bool, Decimal]:
+    """Token volumes of one model priced by the price table: whether it is high-cost, and the
+    cost in the customer's currency."""
     name = str(row["provider"] or "other")
     model = str(row["model"] or "")
     try:
@@ -509,25 +562,21 @@ def _priced(
             f"价格表中没有 {name} 的模型 {model!r}",
             f"model {model!r} of provider {name!r} is not in the price table",
         )
-    return policy.from_base(policy.to_base(price.monthly_cost(line), price.currency), currency)
+    cost = policy.from_base(policy.to_base(price.monthly_cost(line), price.currency), currency)
+    return price.cost_class == "high", cost
 
 
 # ------------------------------------------------------------ locating a bad row
 
 
-def _locate_bad(opened: Opened, described: Described) -> InputError:
-    """The first unreadable cell: file:line:column for CSV files (read again in Python, only on
-    this error path), file and column otherwise."""
-    if opened.kind == "csv":
-        for path in opened.files:
-            problem = _first_bad_csv_cell(path, described.key_field)
-            if problem:
-                return problem
-    return _fail(
-        opened.shown,
-        "有无法读取的日期或金额（非负数）",
-        "some rows have a date or amount that cannot be read (numbers must be ≥ 0)",
-    )
+def _locate_bad(opened: Opened, key: str | None) -> InputError | None:
+    """The first unreadable cell of a CSV file, as file:line:column (the files are read again in
+    Python, only on this error path)."""
+    for path in opened.files if opened.kind == "csv" else ():
+        problem = _first_bad_csv_cell(Path(path), key or "customer")
+        if problem:
+            return problem
+    return None
 
 
 def _first_bad_csv_cell(path: Path, key: str) -> InputError | None:
@@ -583,6 +632,3 @@ def read_table_rows(source: str, table: str | None, engine: str = "duckdb") -> l
             data = opened.table(name)
         rows: list[dict[str, Any]] = opened.backend.to_pyarrow(data).to_pylist()
         return rows
-
-
-__all__ = ["FORMATS", "Options", "Reading", "Unmapped", "Usage", "read_usage", "redact"]
