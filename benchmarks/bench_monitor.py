@@ -32,7 +32,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # measure this checkout, not an installed copy
 
-OLD_COMMIT = "c8b2da1f47c810a18e4c811d772ac9efba87d603"  # main before monitor read usage where it lives: the row-by-row CSV reader
+# main before monitor read usage where it lives: the row-by-row CSV reader
+OLD_COMMIT = "c8b2da1f47c810a18e4c811d772ac9efba87d603"
 AS_OF = "2026-12-20"
 MODELS = (
     "gpt-6-astra",
