@@ -24,7 +24,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.table import Table, TableStyleInfo
 
 from creditbook.core.governance import governance
-from creditbook.core.models import Action, Currency, Recovery, Structure, Trigger
+from creditbook.core.models import Action, Currency, Recovery, StopLossRule, Structure, Trigger
 from creditbook.core.playbook import with_escalation
 from creditbook.core.policy import Policy
 from creditbook.core.prices import PriceTable
@@ -344,7 +344,9 @@ def assess_customer(
     invoices: Sequence[Invoice],
     policy: Policy,
     as_of: date,
+    steps: Sequence[StopLossRule] | None = None,
 ) -> Health:
+    """`steps`: the policy's stop-loss playbook with its escalation, when already worked out."""
     metrics = _metrics(customer, usage, invoices, as_of)
     health = Health(customer, metrics)
     if customer.structure is not Structure.PREPAID:  # a prepaid line has no downgrade triggers
@@ -362,7 +364,9 @@ def assess_customer(
                 value >= rule.threshold if inclusive else value > rule.threshold
             ):
                 health.fired.append(Fired("downgrade", rule.id, rule.threshold, Decimal(value)))
-    for step in with_escalation(policy.stop_loss, policy.final_escalation):
+    if steps is None:
+        steps = with_escalation(policy.stop_loss, policy.final_escalation)
+    for step in steps:
         value = metrics[STOP_LOSS_METRICS[step.trigger]]
         if value is not None and value >= step.threshold:
             health.fired.append(
@@ -392,9 +396,15 @@ def monitor(
     billed: dict[str, list[Invoice]] = {}
     for invoice in invoices:
         billed.setdefault(invoice.customer, []).append(invoice)
+    steps = with_escalation(policy.stop_loss, policy.final_escalation)  # the same for everyone
     return [
         assess_customer(
-            customer, used.get(customer.name, []), billed.get(customer.name, []), policy, as_of
+            customer,
+            used.get(customer.name, []),
+            billed.get(customer.name, []),
+            policy,
+            as_of,
+            steps,
         )
         for customer in customers
     ]
