@@ -59,16 +59,17 @@ def parse_size(text: str) -> int:
 
 
 def rows_sql(start: int, stop: int, customers: int) -> str:
-    """Rows start..stop-1 of the synthetic book: deterministic, spread over customers, models and
-    the 90 days before the as-of date; cost in cents as DECIMAL(18, 2)."""
+    """Rows start..stop-1 of the synthetic book: deterministic (DuckDB's hash of the row number),
+    spread evenly over customers, models and the 90 days before the as-of date, so every customer
+    has every day (≈ 31 groups each come back); cost 0.01–50.00 as DECIMAL(18, 2)."""
     models = ", ".join(f"'{m}'" for m in MODELS)
     return f"""
         SELECT
-            printf('C%07d', i % {customers}) AS customer,
-            DATE '{AS_OF}' - CAST((i * 7919) % 90 AS INTEGER) AS date,
+            printf('C%07d', hash(i) % {customers}) AS customer,
+            DATE '{AS_OF}' - CAST(hash(i + 1) % 90 AS INTEGER) AS date,
             'openai' AS provider,
-            ([{models}])[1 + CAST((i // {customers}) % {len(MODELS)} AS INTEGER)] AS model,
-            CAST(((i * 37) % 5000) / 100.0 + 0.01 AS DECIMAL(18, 2)) AS cost
+            ([{models}])[1 + CAST(hash(i + 2) % {len(MODELS)} AS INTEGER)] AS model,
+            CAST((hash(i + 3) % 5000) / 100.0 + 0.01 AS DECIMAL(18, 2)) AS cost
         FROM range({start}, {stop}) AS r(i)
     """
 

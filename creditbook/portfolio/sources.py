@@ -22,6 +22,7 @@ from creditbook.core.records import error
 from creditbook.workbook.file_io import InputError
 
 ENV_URL = "CREDITBOOK_USAGE_URL"
+PASSWORD_VARIABLES = ("PGPASSWORD", "MYSQL_PWD")  # the drivers' own: never printed either
 DATABASE_SCHEMES = ("sqlite", "postgresql", "postgres", "mysql")
 FILE_TYPES = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet", ".json": "json"}
 ENGINES = ("duckdb", "spark")
@@ -51,9 +52,8 @@ def scrub(message: str, source: str) -> str:
     """A driver's message with the source's password (raw and URL-encoded) taken out."""
     message = message.replace(source, redact(source))
     password = urlsplit(source).password if is_url(source) else None
-    for secret in filter(
-        None, (password, password and unquote(password), os.environ.get("PGPASSWORD"))
-    ):
+    secrets = (password, password and unquote(password), *map(os.environ.get, PASSWORD_VARIABLES))
+    for secret in filter(None, secrets):
         message = message.replace(secret, "***")
     return message
 

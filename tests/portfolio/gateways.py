@@ -287,13 +287,15 @@ def _log(
     return row
 
 
-def fill_sqlite(path: Path, rows: Sequence[dict[str, Any]]) -> Path:
+def fill_sqlite(
+    path: Path, rows: Sequence[dict[str, Any]], ddl: str = NEW_API_SQLITE, table: str = "logs"
+) -> Path:
     con = sqlite3.connect(path)
-    con.executescript(NEW_API_SQLITE)
+    con.executescript(ddl)
     columns = list(rows[0])
     quoted = ", ".join(f"`{c}`" for c in columns)
     con.executemany(
-        f"INSERT INTO logs ({quoted}) VALUES ({', '.join('?' * len(columns))})",
+        f"INSERT INTO `{table}` ({quoted}) VALUES ({', '.join('?' * len(columns))})",
         [tuple(row[c] for c in columns) for row in rows],
     )
     con.commit()
@@ -380,3 +382,95 @@ def expected(customer: Customer, kind: str = "new-api") -> dict[str, Decimal]:
         # two of the four requests a day (equal parts) are on gpt-6-astra, a high-cost model
         "high_cost_share": Decimal("0.5") if kind != "litellm" else Decimal("0.3333"),
     }
+
+
+QUOTA_DATA_SQLITE = """
+CREATE TABLE `quota_data` (
+    `id` integer PRIMARY KEY AUTOINCREMENT,
+    `user_id` integer,
+    `username` text DEFAULT '',
+    `model_name` text DEFAULT '',
+    `created_at` integer,
+    `token_used` integer DEFAULT 0,
+    `count` integer DEFAULT 0,
+    `quota` integer DEFAULT 0
+);
+CREATE INDEX `idx_qdt_model_user_name` ON `quota_data`(`model_name`,`username`);
+CREATE INDEX `idx_qdt_created_at` ON `quota_data`(`created_at`);
+"""
+
+LITELLM_DAILY_TEAM_PG = """
+CREATE TABLE "LiteLLM_DailyTeamSpend" (
+    "id" TEXT NOT NULL,
+    "team_id" TEXT,
+    "date" TEXT NOT NULL,
+    "api_key" TEXT NOT NULL,
+    "model" TEXT,
+    "model_group" TEXT,
+    "custom_llm_provider" TEXT,
+    "mcp_namespaced_tool_name" TEXT,
+    "endpoint" TEXT,
+    "prompt_tokens" BIGINT NOT NULL DEFAULT 0,
+    "completion_tokens" BIGINT NOT NULL DEFAULT 0,
+    "cache_read_input_tokens" BIGINT NOT NULL DEFAULT 0,
+    "cache_creation_input_tokens" BIGINT NOT NULL DEFAULT 0,
+    "spend" DOUBLE PRECISION NOT NULL DEFAULT 0.0,
+    "api_requests" BIGINT NOT NULL DEFAULT 0,
+    "successful_requests" BIGINT NOT NULL DEFAULT 0,
+    "failed_requests" BIGINT NOT NULL DEFAULT 0,
+    "created_at" TIMESTAMP(3) NOT NULL DEFAULT CURRENT_TIMESTAMP,
+    "updated_at" TIMESTAMP(3) NOT NULL,
+    CONSTRAINT "LiteLLM_DailyTeamSpend_pkey" PRIMARY KEY ("id")
+);
+CREATE INDEX "LiteLLM_DailyTeamSpend_date_idx" ON "LiteLLM_DailyTeamSpend"("date");
+"""
+
+
+def quota_data_rows(logs: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """new-api's hourly aggregates of the consumption rows (type 2 only: refunds never reach it)."""
+    hours: dict[tuple[int, str, str, int], dict[str, Any]] = {}
+    for row in logs:
+        if row["type"] != 2:
+            continue
+        hour = row["created_at"] - row["created_at"] % 3600
+        key = (row["user_id"], row["username"], row["model_name"], hour)
+        slot = hours.setdefault(
+            key,
+            {
+                "user_id": key[0],
+                "username": key[1],
+                "model_name": key[2],
+                "created_at": hour,
+                "token_used": 0,
+                "count": 0,
+                "quota": 0,
+            },
+        )
+        slot["token_used"] += row["prompt_tokens"] + row["completion_tokens"]
+        slot["count"] += 1
+        slot["quota"] += row["quota"]
+    return list(hours.values())
+
+
+def litellm_daily_rows(spend_logs: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """LiteLLM's daily team table, as its update job fills it from the spend logs."""
+    days: dict[tuple[str, str, str], dict[str, Any]] = {}
+    for row in spend_logs:
+        key = (row["team_id"], row["startTime"].date().isoformat(), row["model"])
+        slot = days.setdefault(
+            key,
+            {
+                "id": "-".join(key),
+                "team_id": key[0],
+                "date": key[1],
+                "api_key": row["api_key"],
+                "model": key[2],
+                "custom_llm_provider": "openai",
+                "spend": 0.0,
+                "api_requests": 0,
+                "updated_at": datetime(2026, 12, 21),
+            },
+        )
+        slot["spend"] += row["spend"]
+        slot["api_requests"] += 1
+    return list(days.values())

@@ -217,7 +217,10 @@ def other_fx() -> Policy:
             "rounding.limit_unit": {"CNY": Decimal(500), "USD": Decimal(50)},
             "structures.payment_terms": [60, 30, 0],
             "new_customer.min_paid_invoices": 4,
-            "increase.materials": {"bank_statements": Decimal("1.1"), "added_guarantee": Decimal(3)},
+            "increase.materials": {
+                "bank_statements": Decimal("1.1"),
+                "added_guarantee": Decimal(3),
+            },
         }
     )
 

@@ -17,17 +17,21 @@ from gateways import (
     CUSTOMERS,
     HANGZHOU,
     LISTED,
+    LITELLM_DAILY_TEAM_PG,
     LITELLM_PG,
     LUMEN,
     NEW_API_PG,
     ONE_API_PG,
+    QUOTA_DATA_SQLITE,
     STRANGER,
     STRANGER_DAILY_USD,
     expected,
     fill_postgres,
     fill_sqlite,
+    litellm_daily_rows,
     litellm_rows,
     log_rows,
+    quota_data_rows,
     write_map,
     write_parquet,
     write_receivables,
@@ -60,13 +64,16 @@ def new_api_pg(postgres: Postgres) -> str:
 
 
 def monitor(
-    inputs: dict[str, Path], usage: str, tmp: Path, *extra: str
+    inputs: dict[str, Path], usage: str, tmp: Path, *extra: str, mapped: bool = True
 ) -> tuple[int, dict[str, Any]]:
+    """monitor in this process (Spark's session is the tests' one), with the customer map unless
+    `mapped` is false."""
     out = tmp / f"monitor-{len(list(tmp.iterdir()))}.json"
     code = main(
         [
             *("monitor", "--register", str(inputs["register"]), "--usage", usage),
-            *("--receivables", str(inputs["receivables"]), "--customers", str(inputs["map"])),
+            *("--receivables", str(inputs["receivables"])),
+            *(("--customers", str(inputs["map"])) if mapped else ()),
             *("--as-of", AS_OF.isoformat(), "-o", str(out), *extra),
         ]
     )
@@ -104,6 +111,52 @@ def test_new_api_logs_in_sqlite_consumption_net_of_refunds(
     assert code == 3
 
 
+def test_new_api_hourly_quota_data_and_explicit_rates(
+    inputs: dict[str, Path], tmp_path: Path
+) -> None:
+    """quota_data has no refunds: the refunded 2 USD every fifth day stays counted."""
+    rows = [row for row in log_rows() if row["type"] != 6]
+    db = fill_sqlite(tmp_path / "qd.db", quota_data_rows(rows), QUOTA_DATA_SQLITE, "quota_data")
+    url = f"sqlite:///{db}"
+    code, payload = monitor(inputs, url, tmp_path, "--usage-table", "quota_data")
+    hangzhou = by_code(payload)[HANGZHOU.credit_code]["metrics"]
+    refunded_days = sum(1 for back in range(40) if back % 5 == 3)
+    assert hangzhou["used"] == pytest.approx((40 * 300 + 2 * refunded_days) * 7.1)
+    assert code == 3
+    # a gateway that counts 1,000,000 quota a dollar, at a rate of 7.2
+    _, payload = monitor(
+        inputs,
+        url,
+        tmp_path,
+        *("--usage-table", "quota_data", "--quota-per-unit", "1000000"),
+        *("--fx", "USD=7.2"),
+    )
+    hangzhou = by_code(payload)[HANGZHOU.credit_code]["metrics"]
+    assert hangzhou["used"] == pytest.approx((40 * 300 + 2 * refunded_days) / 2 * 7.2)
+
+
+def test_a_negative_cost_or_unreadable_date_is_located(
+    inputs: dict[str, Path], tmp_path: Path
+) -> None:
+    header = "customer,date,provider,model,cost"
+    for cells, column, message in (
+        ("2026-12-20,openai,gpt-6.1-sol,-5", 5, "cost is not a number ≥ 0: '-5'"),
+        ("2026-12-32,openai,gpt-6.1-sol,5", 2, "date is not a date: '2026-12-32'"),
+    ):
+        usage = tmp_path / "usage.csv"
+        usage.write_text(
+            f"{header}\n{LISTED.credit_code},2026-12-19,openai,gpt-6.1-sol,1\n"
+            f"{LISTED.credit_code},{cells}\n",
+            encoding="utf-8",
+        )
+        ran = run_creditbook(
+            *("monitor", "--register", inputs["register"], "--usage", usage),
+            *("--receivables", inputs["receivables"], "--as-of", AS_OF.isoformat()),
+        )
+        assert ran.returncode == 2
+        assert f"{usage}:3:{column}" in ran.stderr and message in ran.stderr
+
+
 def test_every_engine_gives_the_same_figures(
     inputs: dict[str, Path], new_api_pg: str, spark: Any, tmp_path: Path
 ) -> None:
@@ -118,6 +171,20 @@ def test_every_engine_gives_the_same_figures(
     check_against_generator(reference[1])
     for engine, result in runs.items():
         assert result == reference, engine
+    # a generic CSV, stated costs and token volumes priced by the price table, on both file engines
+    lines = ["customer,date,provider,model,cost,input_mtok,output_mtok"]
+    for back in range(12):
+        day = AS_OF.fromordinal(AS_OF.toordinal() - back)
+        lines.append(f'{LUMEN.credit_code},{day},openai,gpt-6.1-sol,"1,000.50",,')
+        lines.append(f"{LUMEN.credit_code},{day}T08:00:00Z,openai,gpt-6-astra,,0.75,0.125")
+    generic = tmp_path / "generic.csv"
+    generic.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    on_duckdb = monitor(inputs, str(generic), tmp_path, mapped=False)
+    assert monitor(inputs, str(generic), tmp_path, "--engine", "spark", mapped=False) == on_duckdb
+    lumen = by_code(on_duckdb[1])[LUMEN.credit_code]["metrics"]
+    astra = 0.75 * 20 + 0.125 * 75  # USD, the long-context tier (the dearest when none is given)
+    assert lumen["daily_spend"] == pytest.approx(1000.5 + astra)
+    assert lumen["high_cost_share"] == pytest.approx(round(astra / (1000.5 + astra), 4))
 
 
 def test_without_a_map_keys_equal_to_a_credit_code_match(
@@ -142,6 +209,13 @@ def test_without_a_map_keys_equal_to_a_credit_code_match(
     unmapped = {u["key"] for u in payload["unmapped_usage"]}
     assert unmapped == {LISTED.username, HANGZHOU.username, STRANGER}
     assert code == 3
+    ran = run_creditbook(
+        *("monitor", "--register", inputs["register"], "--usage", usage),
+        *("--receivables", inputs["receivables"], "--as-of", AS_OF.isoformat()),
+    )
+    assert "usage that matches no customer" in ran.stderr
+    line = next(line for line in ran.stderr.splitlines() if line.startswith(STRANGER))
+    assert f"{STRANGER_DAILY_USD * 40:,.2f} USD" in line
 
 
 # ------------------------------------------------------------- PostgreSQL
@@ -167,6 +241,13 @@ def test_litellm_spend_logs_on_postgres_by_team(
     code, payload = monitor(inputs, url, tmp_path)
     check_against_generator(payload, "litellm")
     assert code == 3
+    with postgres.connect("litellm") as con:  # the daily team table its update job keeps
+        fill_postgres(
+            con, LITELLM_DAILY_TEAM_PG, "LiteLLM_DailyTeamSpend", litellm_daily_rows(litellm_rows())
+        )
+    _, daily = monitor(inputs, url, tmp_path, "--usage-table", "LiteLLM_DailyTeamSpend")
+    assert daily["customers"] == payload["customers"]  # the same figures, from fewer rows
+    assert [u["amount"] for u in daily["unmapped_usage"]] == [STRANGER_DAILY_USD * 40]
     code, payload = monitor(inputs, url, tmp_path, "--customer-field", "user")
     keys = {item["key"] for item in payload["unmapped_usage"]}  # the map names teams, not users
     assert keys == {f"{c.username}-admin" for c in CUSTOMERS} | {f"{STRANGER}-admin"}
