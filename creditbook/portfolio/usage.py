@@ -411,10 +411,6 @@ def high_cost_models(prices: PriceTable) -> list[str]:
     return sorted({row.model.lower() for row in prices.rows if row.cost_class == "high"})
 
 
-def _int(value: Any) -> int:
-    return 0 if value is None else int(value)
-
-
 def read_usage(
     source: str,
     customers: Sequence[Any],
@@ -433,7 +429,7 @@ def read_usage(
         try:
             described = describe(opened, options)
             expression = aggregate(described, as_of, start, high_cost_models(prices))
-            grouped = opened.backend.to_pyarrow(expression).to_pylist()
+            grouped = _Grouped(opened.backend.to_pyarrow(expression).to_pydict())
         except InputError:
             raise
         except Exception as exc:  # the engine refused the data: its first line, no password
@@ -445,7 +441,7 @@ def read_usage(
                 str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__, source
             )
             raise _fail(opened.shown, f"读取失败：{message}", f"cannot read: {message}") from None
-        if any(_int(row["bad"]) for row in grouped):
+        if any(grouped.bad):
             raise _locate_bad(opened, described.key_field) or _fail(
                 opened.shown,
                 "有无法读取的日期或金额（非负数）",
@@ -454,8 +450,25 @@ def read_usage(
     return _collect(grouped, described, keys, policy, prices, as_of, start, opened)
 
 
+@dataclass(frozen=True)
+class _Grouped:
+    """The aggregation's result as columns (one list each; None where a sum had no rows)."""
+
+    columns: dict[str, list[Any]]
+
+    def __getattr__(self, name: str) -> list[int]:
+        try:
+            return [0 if value is None else int(value) for value in self.columns[name]]
+        except KeyError:
+            raise AttributeError(name) from None
+
+    @property
+    def keys(self) -> list[str]:
+        return ["" if value is None else str(value) for value in self.columns["key"]]
+
+
 def _collect(
-    grouped: list[dict[str, Any]],
+    grouped: _Grouped,
     described: Described,
     keys: Mapping[str, Any],
     policy: Policy,
@@ -464,65 +477,83 @@ def _collect(
     start: date,
     opened: Opened,
 ) -> Reading:
-    totals: dict[tuple[str, date, bool], Decimal] = {}
-    strays: dict[str, dict[str, Any]] = {}
-    scale = Decimal(described.scale)
+    """The grouped sums in each customer's currency, as `Usage` per customer, day and cost class;
+    keys no customer claims as `Unmapped`. Integer units are added first and made Decimal once
+    per customer and day."""
+    last, month_start = _days(as_of), _days(as_of) - WINDOW_DAYS + 1
+    owners: dict[str, Any] = {}  # raw key → customer (or None), looked up once per key
+    units: dict[tuple[str, int, bool], int] = {}
+    priced: dict[tuple[str, int, bool], Decimal] = {}
+    by_name: dict[str, Any] = {}
+    strays: dict[str, list[int]] = {}  # rows, units, units in 30 days, input µtok, output µtok
     rows = 0
-    month_start = _days(as_of) - WINDOW_DAYS + 1
-    last = _days(as_of)
-    for row in grouped:
-        day_number = _int(row["day"])
-        if day_number > last:
+    columns = zip(
+        grouped.keys,
+        grouped.day,
+        grouped.amount,
+        grouped.high,
+        grouped.tin,
+        grouped.tout,
+        grouped.rows,
+        grouped.columns["provider"],
+        grouped.columns["model"],
+        strict=True,
+    )
+    for key, day, amount, high, tin, tout, count, provider, model in columns:
+        if day > last:
             continue
-        rows += _int(row["rows"])
-        raw = str(row["key"] or "")
-        customer = keys.get(raw.strip().casefold())
-        units, high_units = _int(row["amount"]), _int(row["high"])
-        stated = Decimal(units) / scale
-        tin, tout = Decimal(_int(row["tin"])) / MICRO, Decimal(_int(row["tout"])) / MICRO
+        rows += count
+        if key not in owners:
+            owners[key] = keys.get(key.strip().casefold())
+        customer = owners[key]
         if customer is None:
-            stray = strays.setdefault(
-                raw.strip(),
-                {
-                    "rows": 0,
-                    "amount": Decimal(0),
-                    "30d": Decimal(0),
-                    "in": Decimal(0),
-                    "out": Decimal(0),
-                },
-            )
-            stray["rows"] += _int(row["rows"])
-            stray["amount"] += stated
-            stray["30d"] += stated if day_number >= month_start else 0
-            stray["in"] += tin
-            stray["out"] += tout
+            stray = strays.setdefault(key.strip(), [0, 0, 0, 0, 0])
+            stray[0] += count
+            stray[1] += amount
+            stray[2] += amount if day >= month_start else 0
+            stray[3] += tin
+            stray[4] += tout
             continue
-        currency = described.currency or customer.currency
-        day = EPOCH + timedelta(days=day_number)
-        parts = [(False, units - high_units), (True, high_units)]
-        for high, part in parts:
+        by_name[customer.name] = customer
+        for is_high, part in ((False, amount - high), (True, high)):
             if part:
-                cost = Decimal(part) / scale
-                if currency != customer.currency:
-                    cost = policy.from_base(policy.to_base(cost, currency), customer.currency)
-                slot = (customer.name, day, high)
-                totals[slot] = totals.get(slot, Decimal(0)) + cost
-        if row["model"] or tin or tout:
-            high, cost = _priced(row, tin, tout, customer.currency, policy, prices, opened)
-            slot = (customer.name, day, high)
-            totals[slot] = totals.get(slot, Decimal(0)) + cost
-    usage = [Usage(name, day, cost, high) for (name, day, high), cost in sorted(totals.items())]
+                slot = (customer.name, day, is_high)
+                units[slot] = units.get(slot, 0) + part
+        if model or tin or tout:
+            volumes = Decimal(tin) / MICRO, Decimal(tout) / MICRO
+            row = {"provider": provider, "model": model}
+            is_high, cost = _priced(row, *volumes, customer.currency, policy, prices, opened)
+            slot = (customer.name, day, is_high)
+            priced[slot] = priced.get(slot, Decimal(0)) + cost
+    scale = Decimal(described.scale)
+    totals: dict[tuple[str, int, bool], Decimal] = {}
+    for slot, value in units.items():
+        customer = by_name[slot[0]]
+        currency = described.currency or customer.currency
+        cost = Decimal(value) / scale
+        if currency != customer.currency:
+            cost = policy.from_base(policy.to_base(cost, currency), customer.currency)
+        totals[slot] = cost
+    for slot, cost in priced.items():
+        totals[slot] = totals.get(slot, Decimal(0)) + cost
+    usage = [
+        Usage(name, EPOCH + timedelta(days=day), cost, high)
+        for (name, day, high), cost in totals.items()
+    ]
+    unit = described.currency.value if described.currency else ""
     unmapped = [
         Unmapped(
             key,
-            item["rows"],
-            item["amount"],
-            item["30d"],
-            described.currency.value if described.currency else "",
-            item["in"],
-            item["out"],
+            count,
+            Decimal(amount) / scale,
+            Decimal(month) / scale,
+            unit,
+            Decimal(tin) / MICRO,
+            Decimal(tout) / MICRO,
         )
-        for key, item in sorted(strays.items(), key=lambda kv: (-kv[1]["amount"], kv[0]))
+        for key, (count, amount, month, tin, tout) in sorted(
+            strays.items(), key=lambda item: (-item[1][1], item[0])
+        )
     ]
     return Reading(
         usage,
