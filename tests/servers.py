@@ -149,3 +149,98 @@ def spark_session() -> Any:
     from creditbook.portfolio.sources import spark_session as session
 
     return session()
+
+
+def _mysql_bin(*names: str) -> str | None:
+    for name in names:
+        found = shutil.which(name) or next(
+            (p for p in (f"/usr/sbin/{name}", f"/usr/bin/{name}") if os.path.exists(p)), None
+        )
+        if found:
+            return found
+    return None
+
+
+@dataclass(frozen=True)
+class MySQL:
+    port: int
+    socket: str
+    user: str
+    password: str
+
+    def url(self, database: str) -> str:
+        return f"mysql://{self.user}:{self.password}@127.0.0.1:{self.port}/{database}"
+
+    def connect(self, database: str | None = None) -> Any:
+        import MySQLdb
+
+        options = {"db": database} if database else {}
+        con = MySQLdb.connect(
+            host="127.0.0.1", port=self.port, user=self.user, passwd=self.password, **options
+        )
+        con.autocommit(True)
+        return con
+
+    def create_database(self, name: str) -> str:
+        con = self.connect()
+        cursor = con.cursor()
+        cursor.execute(f"DROP DATABASE IF EXISTS `{name}`")
+        cursor.execute(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4")
+        con.close()
+        return self.url(name)
+
+
+@contextmanager
+def mysql_server() -> Iterator[MySQL]:
+    """A throwaway MariaDB/MySQL server: its data folder in a temporary folder, on a free port,
+    run as the `mysql` user when the tests run as root; stopped and deleted afterwards."""
+    install = _mysql_bin("mariadb-install-db", "mysql_install_db")
+    server = _mysql_bin("mariadbd", "mysqld")
+    if not install or not server:
+        missing("a MySQL server (mariadb-server)")
+    try:
+        import MySQLdb
+    except ImportError:
+        missing("mysqlclient (pip install 'creditbook[mysql]')")
+    assert install and server
+    root = Path(tempfile.mkdtemp(prefix="creditbook-mysql-"))
+    data, sock, port = root / "data", root / "mysql.sock", _free_port()
+    user = ["--user=mysql"] if os.geteuid() == 0 else []
+    if user:
+        entry = pwd.getpwnam("mysql")
+        os.chown(root, entry.pw_uid, entry.pw_gid)
+    subprocess.run(
+        [
+            *(install, "--no-defaults", f"--datadir={data}", *user),
+            *("--auth-root-authentication-method=normal", "--skip-test-db"),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    process = subprocess.Popen(
+        [
+            *(server, "--no-defaults", f"--datadir={data}", f"--socket={sock}", f"--port={port}"),
+            *("--bind-address=127.0.0.1", f"--pid-file={root / 'mysql.pid'}", *user),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                admin = MySQLdb.connect(unix_socket=str(sock), user="root")
+                break
+            except MySQLdb.OperationalError:
+                if time.monotonic() > deadline or process.poll() is not None:
+                    raise
+                time.sleep(0.3)
+        cursor = admin.cursor()
+        cursor.execute(f"CREATE USER 'creditbook'@'%' IDENTIFIED BY '{PASSWORD}'")
+        cursor.execute("GRANT ALL PRIVILEGES ON *.* TO 'creditbook'@'%'")
+        admin.close()
+        yield MySQL(port, str(sock), "creditbook", PASSWORD)
+    finally:
+        process.terminate()
+        process.wait(timeout=60)
+        shutil.rmtree(root, ignore_errors=True)

@@ -118,6 +118,13 @@ def _fail(where: str, zh: str, en: str) -> InputError:
     return InputError([error((where,), zh, en)])
 
 
+def _refused(exc: Exception, source: str, opened: Opened) -> InputError:
+    """The engine refused the data: the first line of its message, without the password."""
+    first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    message = scrub(first, source)
+    return _fail(opened.shown, f"读取失败：{message}", f"cannot read: {message}")
+
+
 def _days(day: date) -> int:
     return (day - EPOCH).days
 
@@ -437,10 +444,7 @@ def read_usage(
                 located = _locate_bad(opened, None)
                 if located is not None:
                     raise located from None
-            message = scrub(
-                str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__, source
-            )
-            raise _fail(opened.shown, f"读取失败：{message}", f"cannot read: {message}") from None
+            raise _refused(exc, source, opened) from None
         if any(grouped.bad):
             raise _locate_bad(opened, described.key_field) or _fail(
                 opened.shown,
@@ -652,14 +656,12 @@ def _first_bad_csv_cell(path: Path, key: str) -> InputError | None:
 def read_table_rows(source: str, table: str | None, engine: str = "duckdb") -> list[dict[str, Any]]:
     """A small table (receivables) from a Parquet/JSON file or a database table, as dicts."""
     with open_source(source, engine) as opened:
-        if opened.files:
-            data = opened.read_files()
-        else:
-            name = table or "receivables"
-            if name not in opened.tables():
-                raise _fail(
-                    opened.shown, f"数据库中没有表 {name}", f"the database has no table {name}"
-                )
-            data = opened.table(name)
-        rows: list[dict[str, Any]] = opened.backend.to_pyarrow(data).to_pylist()
+        name = table or "receivables"
+        if not opened.files and name not in opened.tables():
+            raise _fail(opened.shown, f"数据库中没有表 {name}", f"the database has no table {name}")
+        try:
+            data = opened.read_files() if opened.files else opened.table(name)
+            rows: list[dict[str, Any]] = opened.backend.to_pyarrow(data).to_pylist()
+        except Exception as exc:  # the engine refused the data: its first line, no password
+            raise _refused(exc, source, opened) from None
         return rows

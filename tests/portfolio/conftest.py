@@ -1,4 +1,5 @@
-"""Servers the portfolio tests read from: one PostgreSQL cluster and one Spark session per run."""
+"""Servers the portfolio tests read from, each started once per run: PostgreSQL, MySQL (MariaDB) and
+a local Spark session."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from servers import Postgres, postgres_cluster, spark_session
+from servers import MySQL, Postgres, mysql_server, postgres_cluster, spark_session
 
 
 @pytest.fixture(scope="session")
@@ -18,3 +19,9 @@ def postgres() -> Iterator[Postgres]:
 @pytest.fixture(scope="session")
 def spark() -> Any:
     return spark_session()
+
+
+@pytest.fixture(scope="session")
+def mysql() -> Iterator[MySQL]:
+    with mysql_server() as server:
+        yield server

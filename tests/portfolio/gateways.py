@@ -87,6 +87,38 @@ CREATE INDEX `idx_created_at_type` ON `logs`(`created_at`,`type`);
 CREATE INDEX `idx_logs_username` ON `logs`(`username`);
 """
 
+# GORM on MySQL: an indexed or defaulted string is varchar(191), other strings longtext; `group`
+# is a reserved word.
+NEW_API_MYSQL = """
+CREATE TABLE `logs` (
+    `id` bigint AUTO_INCREMENT,
+    `user_id` bigint,
+    `created_at` bigint,
+    `type` bigint,
+    `content` longtext,
+    `username` varchar(191) DEFAULT '',
+    `token_name` varchar(191) DEFAULT '',
+    `model_name` varchar(191) DEFAULT '',
+    `quota` bigint DEFAULT 0,
+    `prompt_tokens` bigint DEFAULT 0,
+    `completion_tokens` bigint DEFAULT 0,
+    `use_time` bigint DEFAULT 0,
+    `is_stream` boolean,
+    `channel_id` bigint,
+    `token_id` bigint DEFAULT 0,
+    `group` varchar(191),
+    `ip` varchar(191) DEFAULT '',
+    `other` longtext,
+    PRIMARY KEY (`id`),
+    INDEX `idx_created_at_id` (`id`, `created_at`),
+    INDEX `idx_created_at_type` (`created_at`, `type`),
+    INDEX `index_username_model_name` (`model_name`, `username`),
+    INDEX `idx_logs_user_id` (`user_id`),
+    INDEX `idx_logs_username` (`username`),
+    INDEX `idx_logs_group` (`group`)
+) DEFAULT CHARSET=utf8mb4
+"""
+
 ONE_API_PG = """
 CREATE TABLE logs (
     id bigserial PRIMARY KEY,
@@ -474,3 +506,15 @@ def litellm_daily_rows(spend_logs: Sequence[dict[str, Any]]) -> list[dict[str, A
         slot["spend"] += row["spend"]
         slot["api_requests"] += 1
     return list(days.values())
+
+
+def fill_mysql(con: Any, ddl: str, table: str, rows: Sequence[dict[str, Any]]) -> None:
+    cursor = con.cursor()
+    cursor.execute(ddl)
+    columns = list(rows[0])
+    quoted = ", ".join(f"`{c}`" for c in columns)
+    cursor.executemany(
+        f"INSERT INTO `{table}` ({quoted}) VALUES ({', '.join(['%s'] * len(columns))})",
+        [tuple(row[c] for c in columns) for row in rows],
+    )
+    con.commit()

@@ -20,12 +20,14 @@ from gateways import (
     LITELLM_DAILY_TEAM_PG,
     LITELLM_PG,
     LUMEN,
+    NEW_API_MYSQL,
     NEW_API_PG,
     ONE_API_PG,
     QUOTA_DATA_SQLITE,
     STRANGER,
     STRANGER_DAILY_USD,
     expected,
+    fill_mysql,
     fill_postgres,
     fill_sqlite,
     litellm_daily_rows,
@@ -37,7 +39,7 @@ from gateways import (
     write_receivables,
     write_register,
 )
-from servers import PASSWORD, Postgres
+from servers import PASSWORD, MySQL, Postgres
 
 from creditbook.cli import main
 from creditbook.portfolio.sources import open_source
@@ -158,10 +160,16 @@ def test_a_negative_cost_or_unreadable_date_is_located(
 
 
 def test_every_engine_gives_the_same_figures(
-    inputs: dict[str, Path], new_api_pg: str, spark: Any, tmp_path: Path
+    inputs: dict[str, Path], new_api_pg: str, mysql: MySQL, spark: Any, tmp_path: Path
 ) -> None:
-    """DuckDB (Parquet), SQLite and PostgreSQL (pushed down) and Spark local: one aggregation."""
+    """DuckDB (Parquet), SQLite, PostgreSQL and MySQL (pushed down) and Spark local: one
+    aggregation, the same figures."""
+    new_api_mysql = mysql.create_database("newapi")
+    con = mysql.connect("newapi")
+    fill_mysql(con, NEW_API_MYSQL, "logs", log_rows())
+    con.close()
     runs = {
+        "mysql": monitor(inputs, new_api_mysql, tmp_path),
         "duckdb": monitor(inputs, str(inputs["parquet"]), tmp_path),
         "sqlite": monitor(inputs, f"sqlite:///{inputs['sqlite']}", tmp_path),
         "postgres": monitor(inputs, new_api_pg, tmp_path),
