@@ -263,7 +263,7 @@ def test_litellm_spend_logs_on_postgres_by_team(
 
 
 def test_receivables_from_a_table_and_the_connection_is_read_only(
-    inputs: dict[str, Path], postgres: Postgres, tmp_path: Path
+    inputs: dict[str, Path], postgres: Postgres, mysql: MySQL, tmp_path: Path
 ) -> None:
     url = postgres.create_database("books")
     with postgres.connect("books") as con:
@@ -294,6 +294,12 @@ def test_receivables_from_a_table_and_the_connection_is_read_only(
         open_source(f"sqlite:///{inputs['sqlite']}") as opened,
         pytest.raises(Exception, match="readonly"),
     ):
+        opened.backend.raw_sql("DELETE FROM logs")
+    url = mysql.create_database("readonly")
+    con = mysql.connect("readonly")
+    con.cursor().execute("CREATE TABLE logs (id bigint)")
+    con.close()
+    with open_source(url) as opened, pytest.raises(Exception, match="READ ONLY transaction"):
         opened.backend.raw_sql("DELETE FROM logs")
 
 
