@@ -122,11 +122,13 @@ def spark_session() -> Any:
     """The running SparkSession, or a local one (all cores, UTC days)."""
     from pyspark.sql import SparkSession
 
-    builder: Any = SparkSession.builder
+    master = os.environ.get("CREDITBOOK_SPARK_MASTER", "local[*]")
+    builder: Any = SparkSession.builder.master(master).appName("creditbook monitor")
+    if master.startswith("local"):  # one machine: a few shuffle partitions, not the cluster's 200
+        builder = builder.config("spark.sql.shuffle.partitions", str(2 * (os.cpu_count() or 1)))
     return (
-        builder.master(os.environ.get("CREDITBOOK_SPARK_MASTER", "local[*]"))
-        .appName("creditbook monitor")
-        .config("spark.sql.session.timeZone", "UTC")
+        builder.config("spark.sql.session.timeZone", "UTC")
+        .config("spark.sql.execution.arrow.pyspark.enabled", "true")
         .config("spark.ui.enabled", "false")
         .getOrCreate()
     )
