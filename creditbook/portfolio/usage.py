@@ -20,9 +20,9 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, timedelta
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
@@ -100,7 +100,7 @@ class Reading:
     engine: str
     format: str
     key_field: str
-    window_start: date = field(default_factory=lambda: EPOCH)
+    window_start: date  # the first day that came back on its own
 
 
 @dataclass(frozen=True)
@@ -134,8 +134,6 @@ def _days(day: date) -> int:
 
 def detect(opened: Opened, options: Options) -> tuple[str, Any]:
     """The format and the table to read: as given, else from the tables or columns."""
-    import ibis  # noqa: F401
-
     if opened.files:
         table = opened.read_files()
         columns = set(table.columns)
@@ -441,12 +439,12 @@ def read_usage(
             raise
         except Exception as exc:  # the engine refused the data: its first line, no password
             if opened.kind == "csv":
-                located = _locate_bad(opened, None)
+                located = _locate_bad(opened)
                 if located is not None:
                     raise located from None
             raise _refused(exc, source, opened) from None
         if any(grouped.bad):
-            raise _locate_bad(opened, described.key_field) or _fail(
+            raise _locate_bad(opened) or _fail(
                 opened.shown,
                 "有无法读取的日期或金额（非负数）",
                 "some rows have a date or amount that cannot be read (numbers must be ≥ 0)",
@@ -604,20 +602,17 @@ def _priced(
 # ------------------------------------------------------------ locating a bad row
 
 
-def _locate_bad(opened: Opened, key: str | None) -> InputError | None:
+def _locate_bad(opened: Opened) -> InputError | None:
     """The first unreadable cell of a CSV file, as file:line:column (the files are read again in
     Python, only on this error path)."""
     for path in opened.files if opened.kind == "csv" else ():
-        problem = _first_bad_csv_cell(Path(path), key or "customer")
+        problem = _first_bad_csv_cell(Path(path))
         if problem:
             return problem
     return None
 
 
-def _first_bad_csv_cell(path: Path, key: str) -> InputError | None:
-    from datetime import date as day_type
-    from decimal import InvalidOperation
-
+def _first_bad_csv_cell(path: Path) -> InputError | None:
     reader = csv.DictReader(io.StringIO(path.read_text("utf-8-sig"), newline=""))
     header = [name.strip() for name in reader.fieldnames or ()]
     reader.fieldnames = header
@@ -637,7 +632,7 @@ def _first_bad_csv_cell(path: Path, key: str) -> InputError | None:
         row = {name: (value or "").strip() for name, value in raw.items() if name is not None}
         value = row.get("date", "")
         try:
-            day_type.fromisoformat(value[:10])
+            date.fromisoformat(value[:10])
         except ValueError:
             return at(line, "date", f"date 不是日期：{value!r}", f"date is not a date: {value!r}")
         columns = ["cost"] if row.get("cost") else ["input_mtok", "output_mtok"]
