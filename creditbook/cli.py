@@ -575,8 +575,8 @@ def build_parser() -> argparse.ArgumentParser:
     monitor.add_argument(
         "--quota-per-unit",
         type=int,
-        default=QUOTA_PER_USD,
-        help=f"gateway quota units per currency unit (default {QUOTA_PER_USD:,})",
+        help="gateway quota units per currency unit (default: the gateway's QuotaPerUnit "
+        f"option, else {QUOTA_PER_USD:,})",
     )
     monitor.add_argument(
         "--usage-currency",

@@ -64,7 +64,7 @@ class Options:
     format: str | None = None  # None: detected
     table: str | None = None  # a database's table (default: the format's usage table)
     key_field: str | None = None  # None: the format's default customer field
-    quota_per_unit: int = QUOTA_PER_USD
+    quota_per_unit: int | None = None  # None: the gateway's QuotaPerUnit option, else 500,000
     currency: Currency | None = None  # of the amounts; None: the format's (generic: the customer's)
     provider: str | None = None  # generic files without a provider column
     engine: str = "duckdb"  # for files: duckdb or spark
@@ -219,7 +219,8 @@ def describe(opened: Opened, options: Options) -> Described:
             model=table.model_name.fill_null(""),
             bad=zero,
         )
-        return Described(rel, fmt, key, options.quota_per_unit, options.currency or Currency.USD)
+        unit = options.quota_per_unit or _quota_per_unit(opened)
+        return Described(rel, fmt, key, unit, options.currency or Currency.USD)
     if fmt == "litellm":
         daily = next((v for k, v in LITELLM_DAILY_KEYS.items() if {v, "date"} <= columns), None)
         key = options.key_field or (daily if daily and "startTime" not in columns else choices[0])
@@ -244,6 +245,31 @@ def describe(opened: Opened, options: Options) -> Described:
     if fmt in ("openai-costs", "anthropic-costs"):
         return _provider_export(opened, table, fmt, options)
     return _generic(opened, table, options)
+
+
+def _quota_per_unit(opened: Opened) -> int:
+    """The gateway's own `QuotaPerUnit` (its `options` table, as its admin set it), else the
+    default 500,000 quota units a dollar."""
+    if opened.files or "options" not in opened.tables():
+        return QUOTA_PER_USD
+    options = opened.table("options")
+    if not {"key", "value"} <= set(options.columns):
+        return QUOTA_PER_USD
+    found = opened.backend.to_pyarrow(
+        options.filter(options.key == "QuotaPerUnit").select("value")
+    ).to_pylist()
+    try:
+        unit = Decimal(str(found[0]["value"]).strip()) if found else Decimal(QUOTA_PER_USD)
+    except InvalidOperation:
+        unit = Decimal(0)
+    if unit <= 0 or unit != unit.to_integral_value():
+        raise _fail(
+            opened.shown,
+            f"网关的 QuotaPerUnit 不是正整数：{found[0]['value']!r}，请用 --quota-per-unit 指定",
+            f"the gateway's QuotaPerUnit is not a whole number > 0: {found[0]['value']!r}; "
+            "give --quota-per-unit",
+        )
+    return int(unit)
 
 
 def _provider_export(opened: Opened, table: Any, fmt: str, options: Options) -> Described:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -135,6 +136,15 @@ def test_new_api_hourly_quota_data_and_explicit_rates(
     )
     hangzhou = by_code(payload)[HANGZHOU.credit_code]["metrics"]
     assert hangzhou["used"] == pytest.approx((40 * 300 + 2 * refunded_days) / 2 * 7.2)
+    # the same, read from the gateway's own setting (new-api's `options` table)
+    con = sqlite3.connect(db)
+    con.execute("CREATE TABLE `options` (`key` text, `value` text, PRIMARY KEY (`key`))")
+    con.execute("INSERT INTO options VALUES ('QuotaPerUnit', '1000000'), ('Theme', 'dark')")
+    con.commit()
+    con.close()
+    _, payload = monitor(inputs, url, tmp_path, "--usage-table", "quota_data")
+    hangzhou = by_code(payload)[HANGZHOU.credit_code]["metrics"]
+    assert hangzhou["used"] == pytest.approx((40 * 300 + 2 * refunded_days) / 2 * 7.1)
 
 
 def test_a_negative_cost_or_unreadable_date_is_located(
