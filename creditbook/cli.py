@@ -589,7 +589,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--fx", action="append", default=[], help="rate to the base currency, e.g. USD=7.10"
     )
     monitor.add_argument(
-        "--engine", choices=ENGINES, default="duckdb", help="engine for files (spark: local)"
+        "--engine",
+        choices=ENGINES,
+        default="duckdb",
+        help="engine for files (spark: the master in $CREDITBOOK_SPARK_MASTER, default local)",
     )
     monitor.add_argument(
         "--receivables", required=True, help="receivables: CSV, Parquet or a database URL"
