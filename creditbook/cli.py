@@ -327,7 +327,7 @@ def cmd_register(args: argparse.Namespace) -> int:
 
 def cmd_monitor(args: argparse.Namespace) -> int:
     """Usage and receivables against the register: exit 3 when any customer needs an action."""
-    from creditbook.portfolio import monitor, register
+    from creditbook.portfolio import monitor, monitor_report, register
 
     policy, prices = officials(args.policy_files)[0], read_prices(args.prices)
     customers = monitor.customers_of(register.read_register(args.register))
@@ -343,11 +343,13 @@ def cmd_monitor(args: argparse.Namespace) -> int:
     as_of = args.as_of or date.today()
     results = monitor.monitor(customers, usage, invoices, policy, as_of)
     if args.out:
-        monitor.write_monitor(results, as_of, args.out)
+        monitor_report.write_monitor(results, as_of, args.out, args.lang)
+    if args.actions:
+        monitor_report.write_actions(results, args.actions, args.lang)
     if args.json:
         print(monitor.monitor_json(results, as_of))
     else:
-        print(columns(monitor.monitor_rows(results)))
+        print(columns(monitor_report.terminal_rows(results, args.lang)))
     return monitor.EXIT_ACTION if any(h.action_needed for h in results) else EXIT_OK
 
 
@@ -511,6 +513,11 @@ def build_parser() -> argparse.ArgumentParser:
     monitor.add_argument("--as-of", type=date.fromisoformat, help="YYYY-MM-DD (default: today)")
     monitor.add_argument("-o", "--out", type=Path, help="write .xlsx or .json")
     monitor.add_argument("--json", action="store_true", help="print JSON")
+    monitor.add_argument(
+        "--actions",
+        type=Path,
+        help="write a CSV of the playbook actions reached, one row per action, for the gateway",
+    )
     monitor.add_argument(
         "--customer-column", default="customer", help="usage column naming the customer"
     )

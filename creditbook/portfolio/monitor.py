@@ -10,17 +10,13 @@ import csv
 import io
 import json
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
-from datetime import date
+from dataclasses import dataclass, field, replace
+from datetime import date, timedelta
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any, NoReturn
 
 import pandas as pd
-from openpyxl import Workbook
-from openpyxl.styles import PatternFill
-from openpyxl.utils import get_column_letter
-from openpyxl.worksheet.table import Table, TableStyleInfo
 from pydantic import ValidationError
 
 from creditbook.core.governance import governance
@@ -33,13 +29,13 @@ from creditbook.core.models import (
     Structure,
     Trigger,
 )
+from creditbook.core.money import cents
 from creditbook.core.playbook import with_escalation
 from creditbook.core.policy import Policy
 from creditbook.core.prices import PriceTable
-from creditbook.core.records import error
-from creditbook.portfolio.register import PALE_RED, highlight_rule
-from creditbook.workbook.file_io import InputError, write_atomic
-from creditbook.workbook.openpyxl_adapter import append_row
+from creditbook.core.records import Text, error
+from creditbook.portfolio.progress import Progress
+from creditbook.workbook.file_io import InputError
 
 EXIT_ACTION = 3  # monitor: some customer needs an action
 
@@ -61,6 +57,7 @@ class Usage:
     day: date
     cost: Decimal
     high_cost: bool
+    key: str = ""  # the usage file's value that named the customer (a gateway user or token)
 
 
 @dataclass(frozen=True)
@@ -115,10 +112,17 @@ class _Rows:
         raise InputError([error((f"{self.path}:{line}:{col}",), zh, en)])
 
     def __iter__(self) -> Iterator[tuple[int, dict[str, str]]]:
-        for raw in self.reader:
-            if None in raw:
-                self.fail(self.reader.line_num, None, "字段多于表头", "more fields than the header")
-            yield self.reader.line_num, {key: (value or "").strip() for key, value in raw.items()}
+        with Progress(self.path.name, self.text.count("\n")) as progress:
+            for raw in self.reader:
+                if None in raw:
+                    self.fail(
+                        self.reader.line_num, None, "字段多于表头", "more fields than the header"
+                    )
+                progress.advance(self.reader.line_num - progress.done)
+                yield (
+                    self.reader.line_num,
+                    {key: (value or "").strip() for key, value in raw.items()},
+                )
 
     def day(self, line: int, row: Mapping[str, str], column: str) -> date:
         value = row.get(column, "")
@@ -214,7 +218,13 @@ def read_usage(
                 policy.to_base(price.monthly_cost(used), price.currency), customer.currency
             )
         usage.append(
-            Usage(customer.name, day, cost, price is not None and price.cost_class == "high")
+            Usage(
+                customer.name,
+                day,
+                cost,
+                price is not None and price.cost_class == "high",
+                row[customer_column],
+            )
         )
     return usage
 
@@ -248,6 +258,14 @@ class Fired:
     actions: tuple[Action, ...] = ()
     escalation: tuple[Action, ...] = ()
     recovery: tuple[Recovery, ...] = ()
+    description: Text | None = None  # a downgrade trigger's rule in words, its threshold filled in
+    since: date | None = None  # the first day of the run of days up to as-of on which it fired
+
+
+# One day's spend in the customer's currency, in exact minor units (cents).
+DailySpend = tuple[date, int]
+SERIES_DAYS = 37  # the daily series: 30 days shown, and the 7 days before the first one
+SINCE_DAYS = 30  # how far back `since` looks
 
 
 @dataclass(frozen=True)
@@ -255,6 +273,10 @@ class Health:
     customer: Customer
     metrics: dict[str, Decimal | int | None]
     fired: list[Fired] = field(default_factory=list)
+    # the spend of each day from as-of − (SERIES_DAYS − 1) to as-of, in date order; a day without
+    # usage may be left out
+    daily: tuple[DailySpend, ...] = ()
+    keys: tuple[str, ...] = ()  # the usage keys (gateway users, tokens) that named this customer
 
     @property
     def actions(self) -> tuple[Action, ...]:
@@ -362,7 +384,15 @@ def assess_customer(
             if value is not None and (
                 value >= rule.threshold if inclusive else value > rule.threshold
             ):
-                health.fired.append(Fired("downgrade", rule.id, rule.threshold, Decimal(value)))
+                health.fired.append(
+                    Fired(
+                        "downgrade",
+                        rule.id,
+                        rule.threshold,
+                        Decimal(value),
+                        description=rule.description,
+                    )
+                )
     for step in with_escalation(policy.stop_loss, policy.final_escalation):
         value = metrics[STOP_LOSS_METRICS[step.trigger]]
         if value is not None and value >= step.threshold:
@@ -380,6 +410,36 @@ def assess_customer(
     return health
 
 
+def daily_series(usage: Sequence[Usage], as_of: date) -> tuple[DailySpend, ...]:
+    """Each day's spend over the SERIES_DAYS up to as-of, summed exactly, then to the cent."""
+    days: dict[date, Decimal] = {}
+    for item in usage:
+        if 0 <= (as_of - item.day).days < SERIES_DAYS:
+            days[item.day] = days.get(item.day, Decimal(0)) + item.cost
+    return tuple((day, int(cents(days[day]) * 100)) for day in sorted(days))
+
+
+def with_since(health: Health, history: Callable[[date], Health], as_of: date) -> Health:
+    """Each fired item with the first day of its run up to as-of (at most SINCE_DAYS back):
+    `history(day)` is the customer assessed as of that day."""
+    firing = {(item.kind, item.id, item.threshold): as_of for item in health.fired}
+    open_runs = set(firing)
+    for back in range(1, SINCE_DAYS):
+        if not open_runs:
+            break
+        day = as_of - timedelta(days=back)
+        fired_then = {(item.kind, item.id, item.threshold) for item in history(day).fired}
+        for run in list(open_runs):
+            if run in fired_then:
+                firing[run] = day
+            else:
+                open_runs.discard(run)
+    fired = [
+        replace(item, since=firing[(item.kind, item.id, item.threshold)]) for item in health.fired
+    ]
+    return replace(health, fired=fired)
+
+
 def monitor(
     customers: Sequence[Customer],
     usage: Sequence[Usage],
@@ -387,16 +447,23 @@ def monitor(
     policy: Policy,
     as_of: date,
 ) -> list[Health]:
-    return [
-        assess_customer(
-            customer,
-            [item for item in usage if item.customer == customer.name],
-            [item for item in invoices if item.customer == customer.name],
-            policy,
-            as_of,
-        )
-        for customer in customers
-    ]
+    results = []
+    for customer in customers:
+        used = [item for item in usage if item.customer == customer.name]
+        billed = [item for item in invoices if item.customer == customer.name]
+
+        def history(
+            day: date,
+            who: Customer = customer,
+            used: list[Usage] = used,
+            billed: list[Invoice] = billed,
+        ) -> Health:
+            return assess_customer(who, used, billed, policy, day)
+
+        health = with_since(history(as_of), history, as_of)
+        keys = tuple(sorted({item.key for item in used if item.key}))
+        results.append(replace(health, daily=daily_series(used, as_of), keys=keys))
+    return results
 
 
 def _json_number(value: Decimal | int | None) -> float | int | None:
@@ -441,98 +508,3 @@ def monitor_json(results: Sequence[Health], as_of: date) -> str:
         "customers": [health_json(health) for health in results],
     }
     return json.dumps(payload, ensure_ascii=False, indent=2)
-
-
-MONITOR_COLUMNS: tuple[tuple[str, Callable[[dict[str, Any]], Any], str | None], ...] = (
-    ("customer", lambda r: r["customer"], None),
-    ("credit_code", lambda r: r["credit_code"], None),
-    ("currency", lambda r: r["currency"], None),
-    ("approved_limit", lambda r: r["approved_limit"], "#,##0.00"),
-    ("used", lambda r: r["metrics"]["used"], "#,##0.00"),
-    ("utilisation", lambda r: r["metrics"]["utilisation"], "0.0%"),
-    ("daily_spend", lambda r: r["metrics"]["daily_spend"], "#,##0.00"),
-    ("trailing_7d_average", lambda r: r["metrics"]["trailing_7d_average"], "#,##0.00"),
-    ("spend_vs_average", lambda r: r["metrics"]["spend_vs_average"], "0.00"),
-    ("high_cost_share", lambda r: r["metrics"]["high_cost_share"], "0.0%"),
-    ("application_high_cost_share", lambda r: r["metrics"]["application_high_cost_share"], "0.0%"),
-    ("overdue_streak", lambda r: r["metrics"]["overdue_streak"], None),
-    ("max_days_past_due", lambda r: r["metrics"]["max_days_past_due"], None),
-    ("downgrade_triggers", lambda r: ", ".join(t["id"] for t in r["downgrade_triggers"]), None),
-    (
-        "stop_loss",
-        lambda r: ", ".join(f"{s['trigger']} ≥ {s['threshold']:g}" for s in r["stop_loss"]),
-        None,
-    ),
-    ("actions", lambda r: ", ".join(r["actions"]), None),
-    ("escalation", lambda r: ", ".join(r["escalation"]), None),
-    ("recovery", lambda r: ", ".join(r["recovery"]), None),
-    ("action_needed", lambda r: r["action_needed"], None),
-)
-
-
-def monitor_xlsx(results: Sequence[Health], as_of: date) -> bytes:
-    wb = Workbook()
-    ws = wb.active
-    assert ws is not None
-    ws.title = "Monitor"
-    ws.append([name for name, _, _ in MONITOR_COLUMNS])
-    for health in results:
-        record = health_json(health)
-        append_row(ws, [value(record) for _, value, _ in MONITOR_COLUMNS])
-    last_row = max(len(results) + 1, 2)
-    for index, (name, _, number_format) in enumerate(MONITOR_COLUMNS, start=1):
-        letter = get_column_letter(index)
-        ws.column_dimensions[letter].width = (
-            36 if name in ("customer", "actions", "stop_loss") else 14
-        )
-        if number_format:
-            for (cell,) in ws.iter_rows(min_row=2, min_col=index, max_col=index):
-                cell.number_format = number_format
-    last_col = get_column_letter(len(MONITOR_COLUMNS))
-    table = Table(displayName="Monitor", ref=f"A1:{last_col}{last_row}")
-    table.tableStyleInfo = TableStyleInfo(name="TableStyleMedium2", showRowStripes=True)
-    ws.add_table(table)
-    needed = get_column_letter(len(MONITOR_COLUMNS))
-    ws.conditional_formatting.add(
-        f"A2:{last_col}{last_row}",
-        highlight_rule(f"${needed}2=TRUE", PatternFill("solid", bgColor=PALE_RED), None),
-    )
-    ws.freeze_panes = "B2"
-    ws.cell(len(results) + 3, 1, f"截至 As of {as_of.isoformat()}")
-    buffer = io.BytesIO()
-    wb.save(buffer)
-    return buffer.getvalue()
-
-
-def monitor_rows(results: Sequence[Health]) -> list[tuple[str, ...]]:
-    """A plain-text table: one line per customer, what fired and what to do."""
-    rows: list[tuple[str, ...]] = [
-        ("customer", "utilisation", "spend ÷ 7d avg", "overdue streak", "fired", "actions")
-    ]
-    for health in results:
-        metrics = health.metrics
-        utilisation, spike = metrics["utilisation"], metrics["spend_vs_average"]
-        rows.append(
-            (
-                health.customer.name,
-                "—" if utilisation is None else f"{float(utilisation):.0%}",
-                "—" if spike is None else f"{float(spike):.2f}",
-                str(metrics["overdue_streak"]),
-                ", ".join(f"{item.id}≥{float(item.threshold):g}" for item in health.fired) or "—",
-                ", ".join(action.value for action in health.actions) or "—",
-            )
-        )
-    return rows
-
-
-def write_monitor(results: Sequence[Health], as_of: date, path: Path) -> None:
-    """Write by extension: .xlsx or .json."""
-    suffix = path.suffix.lower()
-    if suffix == ".json":
-        write_atomic(path, monitor_json(results, as_of).encode("utf-8"))
-    elif suffix == ".xlsx":
-        write_atomic(path, monitor_xlsx(results, as_of))
-    else:
-        raise InputError(
-            [error((str(path),), "输出须为 .xlsx 或 .json", "the output must be .xlsx or .json")]
-        )
