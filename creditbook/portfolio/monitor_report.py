@@ -22,7 +22,7 @@ from typing import Any
 from openpyxl import Workbook
 from openpyxl.chart import LineChart, Reference
 from openpyxl.formatting.rule import DataBar, FormatObject, Rule
-from openpyxl.styles import PatternFill
+from openpyxl.styles import Alignment, PatternFill
 from openpyxl.utils import get_column_letter, quote_sheetname
 from openpyxl.worksheet.hyperlink import Hyperlink
 from openpyxl.worksheet.properties import PageSetupProperties
@@ -31,7 +31,8 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from creditbook.core.labels import LABELS
 from creditbook.core.models import Action, Currency, Trigger
-from creditbook.core.money import money
+from creditbook.core.money import SYMBOLS, money
+from creditbook.core.plain_text import width
 from creditbook.core.records import Lang, Text, error, text
 from creditbook.portfolio.monitor import (
     DOWNGRADE_METRICS,
@@ -221,7 +222,6 @@ SUMMARY_COLUMNS: tuple[Column, ...] = (
         lambda h: h.customer.credit_code,
         None,
     ),
-    ("currency", text("币种", "Currency"), lambda h: h.customer.currency.value, None),
     (
         "approved_limit",
         text("批准额度", "Approved limit"),
@@ -230,13 +230,6 @@ SUMMARY_COLUMNS: tuple[Column, ...] = (
     ),
     ("used", text("已用额度（含未出账）", "Used (incl. unbilled)"), _metric("used"), MONEY_FORMAT),
     ("utilisation", text("额度使用率", "Limit used"), _metric("utilisation"), SHARE_FORMAT),
-    ("daily_spend", text("当日消耗", "Day's spend"), _metric("daily_spend"), MONEY_FORMAT),
-    (
-        "trailing_7d_average",
-        text("前 7 日均值", "7-day average"),
-        _metric("trailing_7d_average"),
-        MONEY_FORMAT,
-    ),
     (
         "spend_vs_average",
         text("当日 ÷ 均值", "Day ÷ average"),
@@ -251,11 +244,18 @@ SUMMARY_COLUMNS: tuple[Column, ...] = (
     ),
     ("fired", text("触发", "Reached"), lambda h: h, None),
     ("actions", text("应采取措施", "Actions"), lambda h: h, None),
-    ("escalation", text("若继续恶化", "Next if it worsens"), lambda h: h, None),
-    ("recovery", text("恢复条件", "Recovery"), lambda h: h, None),
     ("since", text("起始日", "Since"), earliest_since, "yyyy-mm-dd"),
     ("sheet", text("明细", "Details"), lambda h: h, None),
 )
+# text columns: wrapped, the row as high as its longest text needs
+SUMMARY_WIDTHS = {
+    "status": 24,
+    "customer": 30,
+    "credit_code": 21,
+    "fired": 44,
+    "actions": 30,
+    "sheet": 24,
+}
 UTILISATION_COLUMN = [key for key, *_ in SUMMARY_COLUMNS].index("utilisation") + 1
 HEADER_ROW = 4
 
@@ -265,8 +265,6 @@ def _summary_values(health: Health, lang: Lang, sheet: str) -> list[Any]:
         "status": status(health).render(lang),
         "fired": _joined((fired_words(item) for item in health.fired), lang),
         "actions": _labels(health.actions, lang),
-        "escalation": _labels(health.escalation, lang),
-        "recovery": _labels(health.recovery, lang),
         "sheet": sheet,
     }
     return [texts[key] if key in texts else value(health) for key, _, value, _ in SUMMARY_COLUMNS]
@@ -282,17 +280,31 @@ def _summary_sheet(
         f"As of {as_of.isoformat()}: {len(results)} customers, {needing} needing action",
     ).render(lang)
     ws["A2"].style = "cb_intro"
+    ws.merge_cells(start_row=2, start_column=1, end_row=2, end_column=4)
     for column, (_, label, _, _) in enumerate(SUMMARY_COLUMNS, start=1):
-        ws.cell(HEADER_ROW, column, label.render(lang))
+        ws.cell(HEADER_ROW, column, label.render(lang)).style = "cb_header"
+    ws.row_dimensions[HEADER_ROW].height = 30
     for health, name in zip(results, names, strict=True):
         append_row(ws, _summary_values(health, lang, name))
         row = ws.max_row
-        for column, (_, _, _, number_format) in enumerate(SUMMARY_COLUMNS, start=1):
+        money_format = f'"{SYMBOLS[health.customer.currency]}"{MONEY_FORMAT}'
+        lines = 1
+        for column, (key, _, _, number_format) in enumerate(SUMMARY_COLUMNS, start=1):
+            cell = ws.cell(row, column)
             if number_format:
-                ws.cell(row, column).number_format = number_format
+                cell.number_format = (
+                    money_format if number_format == MONEY_FORMAT else number_format
+                )
+            if key in SUMMARY_WIDTHS and isinstance(cell.value, str):
+                cell.alignment = Alignment(wrap_text=True, vertical="top")
+                lines = max(lines, -(-width(cell.value) // (SUMMARY_WIDTHS[key] - 2)))
+            else:
+                cell.alignment = Alignment(vertical="top")
+        ws.row_dimensions[row].height = 15 * lines
         link = ws.cell(row, len(SUMMARY_COLUMNS))
         link.hyperlink = Hyperlink(ref=link.coordinate, location=f"{quote_sheetname(name)}!A1")
         link.style = "Hyperlink"
+        link.alignment = Alignment(vertical="top")
         level = severity(health)
         if level:
             ws.cell(row, 1).fill = PatternFill("solid", fgColor=PALE_RED if level > 1 else AMBER)
@@ -313,10 +325,8 @@ def _summary_sheet(
             ),
         ),
     )
-    widths = {"status": 26, "customer": 34, "credit_code": 21, "fired": 46, "actions": 34}
-    widths |= {"escalation": 34, "recovery": 28, "sheet": 26, "currency": 7}
     for column, (key, *_) in enumerate(SUMMARY_COLUMNS, start=1):
-        ws.column_dimensions[get_column_letter(column)].width = widths.get(key, 14)
+        ws.column_dimensions[get_column_letter(column)].width = SUMMARY_WIDTHS.get(key, 14)
     ws.freeze_panes = f"C{HEADER_ROW + 1}"
     ws.page_setup.orientation = "landscape"
     ws.page_setup.fitToWidth = 1
@@ -332,37 +342,29 @@ DAY_HEADERS = (
     text("批准额度", "Approved limit"),
 )
 DAY_TABLE_ROW = 12  # header of the day table on a customer's sheet
+FACT_WIDTH = 44  # characters across the merged figure cells B:D
 
 
-def _customer_sheet(ws: Worksheet, health: Health, as_of: date, lang: Lang) -> LineChart:
+def _customer_sheet(ws: Worksheet, health: Health, as_of: date, lang: Lang) -> None:
     customer = health.customer
     ws["A1"] = customer.name
     ws["A1"].style = "cb_title"
     if customer.name.startswith(FORMULA_STARTS):  # a name is text, never a live formula
         ws["A1"].data_type, ws["A1"].quotePrefix = "s", True
-    ws["A2"] = (
-        f"{customer.credit_code}  ·  {text('截至', 'as of').render(lang)} {as_of.isoformat()}"
-    )
+    as_of_words = text("截至", "as of").render(lang)
+    ws["A2"] = f"{customer.credit_code}  ·  {as_of_words} {as_of.isoformat()}".lstrip(" ·")
     ws["A2"].style = "cb_intro"
+    ws.merge_cells("A2:D2")
+    money_format = f'"{SYMBOLS[customer.currency]}"{MONEY_FORMAT}'
+    metrics = health.metrics
     facts: list[tuple[Text, Any, str | None]] = [
         (text("状态", "Status"), status(health).render(lang), None),
-        (
-            text(
-                f"批准额度（{customer.currency.value}）",
-                f"Approved limit ({customer.currency.value})",
-            ),
-            customer.approved_limit,
-            MONEY_FORMAT,
-        ),
-        (
-            text("已用额度（含未出账）", "Used (incl. unbilled)"),
-            health.metrics["used"],
-            MONEY_FORMAT,
-        ),
-        (text("额度使用率", "Limit used"), health.metrics["utilisation"], SHARE_FORMAT),
+        (text("批准额度", "Approved limit"), customer.approved_limit, money_format),
+        (text("已用额度（含未出账）", "Used (incl. unbilled)"), metrics["used"], money_format),
+        (text("额度使用率", "Limit used"), metrics["utilisation"], SHARE_FORMAT),
         (
             text("当日 ÷ 前 7 日均值", "Day ÷ 7-day average"),
-            health.metrics["spend_vs_average"],
+            metrics["spend_vs_average"],
             TIMES_FORMAT,
         ),
         (
@@ -377,8 +379,11 @@ def _customer_sheet(ws: Worksheet, health: Health, as_of: date, lang: Lang) -> L
         ws.cell(row, 1, label.render(lang)).style = "cb_label"
         cell = ws.cell(row, 2, value)
         cell.style = "cb_output"
+        ws.merge_cells(start_row=row, start_column=2, end_row=row, end_column=4)
         if number_format:
             cell.number_format = number_format
+        if isinstance(value, str):
+            ws.row_dimensions[row].height = 15 * max(1, -(-width(value) // FACT_WIDTH))
     for column, label in enumerate(DAY_HEADERS, start=1):
         ws.cell(DAY_TABLE_ROW, column, label.render(lang)).style = "cb_header"
     days = chart_days(health, as_of)
@@ -386,33 +391,44 @@ def _customer_sheet(ws: Worksheet, health: Health, as_of: date, lang: Lang) -> L
         ws.cell(row, 1, day.day).number_format = "yyyy-mm-dd"
         for column, value in ((2, day.spend), (3, day.average), (4, customer.approved_limit)):
             ws.cell(row, column, value).number_format = MONEY_FORMAT
-    ws.column_dimensions["A"].width = 26
-    ws.column_dimensions["B"].width = 40
-    ws.column_dimensions["C"].width = 16
-    ws.column_dimensions["D"].width = 16
+    for letter, size in zip("ABCD", (24, 16, 16, 16), strict=True):
+        ws.column_dimensions[letter].width = size
     last = DAY_TABLE_ROW + len(days)
+    title = text("每日消耗、前 7 日均值与批准额度", "Daily spend, 7-day average and limit")
+    ws.add_chart(_line_chart(ws, title.render(lang), customer.currency, 4, last), "F3")
+    # the limit is often many days of spend: the two spend lines again, at their own scale
+    close_up = text(
+        "每日消耗与前 7 日均值（不含额度）", "Daily spend and 7-day average, without the limit"
+    )
+    ws.add_chart(_line_chart(ws, close_up.render(lang), customer.currency, 3, last), "F22")
+    ws.freeze_panes = f"A{DAY_TABLE_ROW + 1}"
+    ws.page_setup.orientation = "landscape"
+    ws.page_setup.fitToWidth = 1
+    ws.page_setup.fitToHeight = 0
+    ws.sheet_properties.pageSetUpPr = PageSetupProperties(fitToPage=True)
+
+
+LINE_COLORS = ("1F3864", "ED7D31", "C00000")  # day's spend, 7-day average, limit
+
+
+def _line_chart(
+    ws: Worksheet, title: str, currency: Currency, last_column: int, last_row: int
+) -> LineChart:
+    """Columns B… of the day table as lines over its dates."""
     chart = LineChart()
-    chart.title = text(
-        "每日消耗、前 7 日均值与批准额度", "Daily spend, 7-day average and limit"
-    ).render(lang)
-    chart.y_axis.title = customer.currency.value
+    chart.title = title
+    chart.y_axis.title = currency.value
     chart.y_axis.numFmt = "#,##0"
     chart.x_axis.number_format = "mm-dd"
     chart.height, chart.width = 9, 18
-    data = Reference(ws, min_col=2, max_col=4, min_row=DAY_TABLE_ROW, max_row=last)
+    data = Reference(ws, min_col=2, max_col=last_column, min_row=DAY_TABLE_ROW, max_row=last_row)
     chart.add_data(data, titles_from_data=True)
-    chart.set_categories(Reference(ws, min_col=1, min_row=DAY_TABLE_ROW + 1, max_row=last))
-    spend, average, limit = chart.series
-    spend.graphicalProperties.line.solidFill = "1F3864"
-    average.graphicalProperties.line.solidFill = "ED7D31"
-    average.graphicalProperties.line.dashStyle = "dash"
-    limit.graphicalProperties.line.solidFill = "C00000"
-    for series in chart.series:
+    chart.set_categories(Reference(ws, min_col=1, min_row=DAY_TABLE_ROW + 1, max_row=last_row))
+    for series, color in zip(chart.series, LINE_COLORS, strict=False):
         series.smooth = False
-        series.graphicalProperties.line.width = 22000
-    ws.add_chart(chart, "F3")
-    ws.freeze_panes = f"A{DAY_TABLE_ROW + 1}"
-    ws.page_setup.orientation = "landscape"
+        series.graphicalProperties.line.solidFill = color
+        series.graphicalProperties.line.width = 22000  # EMU: about 1.75 pt
+    chart.series[1].graphicalProperties.line.dashStyle = "dash"
     return chart
 
 
@@ -471,6 +487,10 @@ def _detail_sheet(ws: Worksheet, results: Sequence[Health]) -> None:
         highlight_rule(f"${last_col}2=TRUE", PatternFill("solid", bgColor=PALE_RED), None),
     )
     ws.freeze_panes = "B2"
+    ws.page_setup.orientation = "landscape"
+    ws.page_setup.fitToWidth = 1
+    ws.page_setup.fitToHeight = 0
+    ws.sheet_properties.pageSetUpPr = PageSetupProperties(fitToPage=True)
 
 
 def monitor_xlsx(results: Sequence[Health], as_of: date, lang: Lang = "both") -> bytes:

@@ -121,14 +121,19 @@ def test_summary_puts_the_customers_needing_action_first(run: dict[str, Any]) ->
     rows = summary_rows(run["out"] / "monitor-en.xlsx")
     ws = openpyxl.load_workbook(run["out"] / "monitor-en.xlsx")["Summary"]
     headers = [cell.value for cell in ws[4]]
-    assert headers[:7] == [
+    assert headers == [
         "Status",
         "Customer",
         "Credit code",
-        "Currency",
         "Approved limit",
         "Used (incl. unbilled)",
         "Limit used",
+        "Day ÷ average",
+        "Days past due",
+        "Reached",
+        "Actions",
+        "Since",
+        "Details",
     ]
     status = {row[2] or row[1]: row[0] for row in rows}
     assert status[UNIVERSITY] == "Act: Rate limit"  # 3.5 × reaches the rate limit step
@@ -140,17 +145,17 @@ def test_summary_puts_the_customers_needing_action_first(run: dict[str, Any]) ->
     # company's 41,504 is 5.2 %
     assert order[:4] == [UNIVERSITY, HANGZHOU, SUZHOU, LISTED]
     assert order.index(STATE_OWNED) > 3
-    utilisation = [row[6] for row in rows]
+    utilisation = [row[5] for row in rows]
     assert utilisation[1] == pytest.approx(61000 / 51000, abs=1e-4)
     ok = [row for row in rows if row[0] == "OK"]
-    shares = [row[6] for row in ok if row[6] is not None]
+    shares = [row[5] for row in ok if row[5] is not None]
     assert shares == sorted(shares, reverse=True)  # within a severity, the fullest line first
 
 
 def test_utilisation_is_a_data_bar_and_rows_link_to_their_sheets(run: dict[str, Any]) -> None:
     wb = openpyxl.load_workbook(run["out"] / "monitor-en.xlsx")
     ws = wb["Summary"]
-    assert ws["G4"].value == "Limit used"
+    assert ws["F4"].value == "Limit used"
     bars = [
         (str(ranges.sqref), rule)
         for ranges in ws.conditional_formatting
@@ -159,10 +164,11 @@ def test_utilisation_is_a_data_bar_and_rows_link_to_their_sheets(run: dict[str, 
     ]
     assert len(bars) == 1
     sqref, rule = bars[0]
-    assert sqref == f"G5:G{4 + 7}"  # every customer's utilisation, nothing else
+    assert sqref == f"F5:F{4 + 7}"  # every customer's utilisation, nothing else
     assert [(v.type, float(v.val)) for v in rule.dataBar.cfvo] == [("num", 0.0), ("num", 1.0)]
-    assert ws["G5"].number_format == "0.0%"
-    links = {ws.cell(row, 2).value: ws.cell(row, 17).hyperlink.location for row in range(5, 12)}
+    assert ws["F5"].number_format == "0.0%" and ws["D5"].number_format == '"¥"#,##0.00'
+    links = {ws.cell(row, 2).value: ws.cell(row, 12).hyperlink.location for row in range(5, 12)}
+    assert len(links) == 7
     for customer, location in links.items():
         sheet = location.split("!")[0].strip("'")
         assert wb[sheet]["A1"].value == customer
@@ -181,13 +187,15 @@ def test_each_customer_sheet_charts_daily_spend_the_average_and_the_limit(
     assert {row[1] for row in days} == {1500} and {row[3] for row in days} == {51000}
     assert {row[2] for row in days} == {1500}  # 40 days of usage: every average is full
     charts = ws._charts
-    assert len(charts) == 1 and isinstance(charts[0], LineChart)
+    assert len(charts) == 2 and all(isinstance(chart, LineChart) for chart in charts)
     refs = [series.val.numRef.f for series in charts[0].series]
     sheet = f"'{HANGZHOU_NAME}'"
     assert refs == [f"{sheet}!$B$13:$B$42", f"{sheet}!$C$13:$C$42", f"{sheet}!$D$13:$D$42"]
     titles = [series.tx.strRef.f for series in charts[0].series]
     assert titles == [f"{sheet}!B12", f"{sheet}!C12", f"{sheet}!D12"]
     assert charts[0].series[0].cat.numRef.f == f"{sheet}!$A$13:$A$42"
+    close_up = [series.val.numRef.f for series in charts[1].series]  # the same, without the limit
+    assert close_up == refs[:2]
     listed = wb["上海星河数据股份有限公司"]
     last = [listed.cell(42, column).value for column in range(2, 4)]
     assert last == [2500, 1000.1]  # today's spike against the 7 days before
@@ -385,6 +393,8 @@ def test_the_summary_and_a_customer_sheet_render_in_libreoffice(
     shown = subprocess.run(
         ["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True, check=True
     ).stdout
+    shown = " ".join(shown.split())  # the page is scaled to fit: words are spaced apart
     assert "Credit monitoring" in shown and "Act: Rate limit" in shown
     assert shown.count("Daily spend, 7-day average and limit") == 7  # a chart per customer
+    assert shown.count("Daily spend and 7-day average, without the limit") == 7
     assert HANGZHOU_NAME in shown and "Day's spend" in shown
