@@ -440,6 +440,16 @@ def with_since(health: Health, history: Callable[[date], Health], as_of: date) -
     return replace(health, fired=fired)
 
 
+def by_day(usage: Sequence[Usage]) -> list[Usage]:
+    """The usage summed per day and cost class (exactly): every figure the monitor takes from
+    usage is a sum over days, so the walk back for `since` runs on a row per day."""
+    sums: dict[tuple[str, date, bool], Decimal] = {}
+    for item in usage:
+        key = (item.customer, item.day, item.high_cost)
+        sums[key] = sums.get(key, Decimal(0)) + item.cost
+    return [Usage(name, day, cost, high) for (name, day, high), cost in sums.items()]
+
+
 def monitor(
     customers: Sequence[Customer],
     usage: Sequence[Usage],
@@ -451,18 +461,20 @@ def monitor(
     for customer in customers:
         used = [item for item in usage if item.customer == customer.name]
         billed = [item for item in invoices if item.customer == customer.name]
+        daily = by_day(used)
 
         def history(
             day: date,
             who: Customer = customer,
-            used: list[Usage] = used,
+            daily: list[Usage] = daily,
             billed: list[Invoice] = billed,
         ) -> Health:
-            return assess_customer(who, used, billed, policy, day)
+            return assess_customer(who, daily, billed, policy, day)
 
-        health = with_since(history(as_of), history, as_of)
+        today = assess_customer(customer, used, billed, policy, as_of)
+        health = with_since(today, history, as_of)
         keys = tuple(sorted({item.key for item in used if item.key}))
-        results.append(replace(health, daily=daily_series(used, as_of), keys=keys))
+        results.append(replace(health, daily=daily_series(daily, as_of), keys=keys))
     return results
 
 
