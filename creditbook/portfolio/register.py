@@ -261,12 +261,11 @@ def table_register(
     rows, skipped = [], []
     evaluated_at = datetime.combine(as_of, time(), UTC)
     for table in tables:
-        for line, raw, issues in read_rows(table):
+        for line, raw in read_rows(table):
             where = f"{table}:{line}"
-            result = assess(raw, policy, prices, evaluated_at=evaluated_at) if raw else None
-            if result is None or result.decision is None:
-                found = issues if result is None else list(result.issues)
-                skipped.append((where, render_issues(found, "en")))
+            result = assess(raw, policy, prices, evaluated_at=evaluated_at)
+            if result.decision is None:
+                skipped.append((where, render_issues(result.issues, "en")))
                 continue
             app, _ = parse_application(raw)
             assert app is not None  # assess decided on it

@@ -73,10 +73,8 @@ def _table_applications(
 ) -> Iterator[tuple[str, Application | None, str]]:
     """(where, application or None, why) per row of an application table (priced by the
     shipped price table, as an application JSON is)."""
-    for line, raw, issues in read_rows(table):
-        app = None
-        if raw is not None:
-            app, issues = parse_and_validate(raw, official, default_prices())
+    for line, raw in read_rows(table):
+        app, issues = parse_and_validate(raw, official, default_prices())
         yield f"{table}:{line}", app, render_issues(issues, "en")
 
 

@@ -290,8 +290,11 @@ def engine_rows(apps: list[Application], policy: Policy) -> list[tuple[Any, ...]
 
 def table_rows(apps: list[Application]) -> list[dict[str, Any]]:
     """Each application as one table row: its fields flattened, Python values kept (Decimal,
-    int, date, text)."""
-    return [dict(flatten(app.model_dump(mode="python"))) for app in apps]
+    int, date, text); an empty list is an empty cell (the field's default)."""
+    return [
+        {path: value for path, value in flatten(app.model_dump(mode="python")) if value != "[]"}
+        for app in apps
+    ]
 
 
 def write_parquet(apps: list[Application], path: Path) -> Path:

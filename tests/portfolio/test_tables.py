@@ -46,7 +46,10 @@ FIGURES = [
 
 def example_rows() -> list[dict[str, Any]]:
     """The example applications as their JSON files hold them (numbers as Decimal and int)."""
-    return [dict(flatten(raw)) for _, raw in example_applications()]
+    return [
+        {path: value for path, value in flatten(raw) if value != "[]"}
+        for _, raw in example_applications()
+    ]
 
 
 def write_parquet(rows: list[dict[str, Any]], path: Path) -> Path:
@@ -155,3 +158,26 @@ def test_cells_keep_their_exact_values(tmp_path: Path) -> None:
     app = read_portfolio([write_csv(example_rows(), tmp_path / "book.csv")], default_policy())
     assert app.apps[0][0].profile.payment_terms_days == 15
     assert app.apps[0][1] == default_prices()
+
+
+def test_lines_keep_their_order_past_ten_and_bad_column_names_are_refused(
+    tmp_path: Path,
+) -> None:
+    row = example_rows()[0]
+    line = {k.split("].", 1)[1]: v for k, v in row.items() if k.startswith("consumption[0]")}
+    lines = {f"consumption[{i}].{k}": v for i in range(12) for k, v in line.items()}
+    models = ["gpt-5.4-mini" if i % 2 else line["model"] for i in range(12)]
+    lines |= {f"consumption[{i}].model": model for i, model in enumerate(models)}
+    wide = {k: v for k, v in row.items() if not k.startswith("consumption")} | lines
+    portfolio = read_portfolio([write_parquet([wide], tmp_path / "wide.parquet")], default_policy())
+    assert [line.model for line in portfolio.apps[0][0].consumption] == models
+    refusals = {
+        "profile..customer_name": "is not the path of an application field",
+        "profile[0]": "mixes a list and a field",
+        "buffers": "overlaps column 'buffers'",
+    }
+    for bad, why in refusals.items():
+        table = write_csv([row | {bad: "x"}], tmp_path / "bad.csv")
+        result = run_creditbook("simulate", "--policy", ROOT / "creditbook/data/policy.yaml", table)
+        assert result.returncode == 2
+        assert f"{table}:1: " in result.stderr and why in result.stderr
