@@ -12,6 +12,7 @@ import pty
 import subprocess
 import sys
 from datetime import date, timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +23,10 @@ from lo import convert, needs_soffice
 from openpyxl.chart import LineChart
 
 from creditbook.cli import main
-from creditbook.portfolio.monitor_report import sheet_names
+from creditbook.core.models import Currency, Structure
+from creditbook.data import default_policy
+from creditbook.portfolio.monitor import Customer, Usage, monitor
+from creditbook.portfolio.monitor_report import actions_csv, sheet_names, write_monitor
 from creditbook.portfolio.progress import Progress
 
 AS_OF = date(2026, 12, 20)
@@ -398,3 +402,27 @@ def test_the_summary_and_a_customer_sheet_render_in_libreoffice(
     assert shown.count("Daily spend, 7-day average and limit") == 7  # a chart per customer
     assert shown.count("Daily spend and 7-day average, without the limit") == 7
     assert HANGZHOU_NAME in shown and "Day's spend" in shown
+
+
+def test_a_customer_named_like_a_formula_stays_text_everywhere(tmp_path: Path) -> None:
+    """Names come from the workbooks: one that looks like a formula is text in the CSV (an
+    apostrophe first), in its sheet's title cell, and a valid sheet name."""
+    name = '=HYPERLINK("http://x/?a:b","[click]")'
+    customer = Customer(
+        name, "", Currency.CNY, Decimal(1000), Structure.MONTHLY_SETTLEMENT, Decimal(0), Decimal(0)
+    )
+    usage = [
+        Usage(name, AS_OF - timedelta(days=back), Decimal(300), False, "=key") for back in range(4)
+    ]
+    (health,) = monitor([customer], usage, [], default_policy(), AS_OF)
+    assert health.keys == ("=key",) and health.action_needed  # 1,200 used of 1,000
+    assert health.daily == tuple((AS_OF - timedelta(days=b), 30000) for b in (3, 2, 1, 0))
+    rows = list(csv.reader(io.StringIO(actions_csv([health], "en").decode("utf-8-sig"))))
+    assert rows[1][1] == "'" + name and rows[1][2] == "'=key"
+    path = tmp_path / "monitor.xlsx"
+    write_monitor([health], AS_OF, path, "en")
+    wb = openpyxl.load_workbook(path)
+    (sheet,) = wb.sheetnames[2:]
+    assert sheet == '=HYPERLINK("http___x__a_b","_cl'  # 31 characters, none of []:/?
+    assert wb[sheet]["A1"].value == name and wb[sheet]["A1"].data_type == "s"
+    assert wb["Summary"]["B5"].value == name and wb["Summary"]["B5"].data_type == "s"
