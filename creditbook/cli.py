@@ -326,14 +326,14 @@ def cmd_register(args: argparse.Namespace) -> int:
         jobs=args.jobs,
     )
     if tables:
-        rows, skipped = register.table_register(tables, policies[0], prices, as_of)
+        rows, skipped = register.table_register(tables, policies[0], prices, as_of, jobs=args.jobs)
         for where, why in skipped:
             print(f"skipped {where}: {why.splitlines()[0] if why else ''}", file=sys.stderr)
         book = pd.concat([book, rows], ignore_index=True) if len(book) else rows
     totals = register.totals_of(book, policies[0])
     register.write_register(book, totals, as_of, args.out)
     print(columns(register.totals_rows(totals)))
-    print(f"\nregister of {len(book)} workbooks written to {args.out}")
+    print(f"\nregister of {len(book)} rows written to {args.out}")
     return EXIT_OK
 
 

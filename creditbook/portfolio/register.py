@@ -7,11 +7,12 @@
 from __future__ import annotations
 
 import io
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
+from itertools import repeat
 from pathlib import Path
 from typing import Any
 
@@ -253,23 +254,62 @@ def decision_row(
     }
 
 
-def table_register(
-    tables: Sequence[Path], policy: Policy, prices: PriceTable, as_of: date
-) -> tuple[pd.DataFrame, list[tuple[str, str]]]:
-    """One row per valid application in the tables, each evaluated under `policy` by the
-    engine; the rows that hold no valid application, and why."""
-    rows, skipped = [], []
+TABLE_CHUNK = 500  # table rows evaluated per task when several processes share the work
+
+Outcome = tuple[str, dict[str, Any] | None, str]  # where, register row or None, why not
+
+
+def _evaluate_rows(
+    rows: list[tuple[str, dict[str, Any]]], policy: Policy, prices: PriceTable, as_of: date
+) -> list[Outcome]:
     evaluated_at = datetime.combine(as_of, time(), UTC)
+    outcomes: list[Outcome] = []
+    for where, raw in rows:
+        result = assess(raw, policy, prices, evaluated_at=evaluated_at)
+        if result.decision is None:
+            outcomes.append((where, None, render_issues(result.issues, "en")))
+            continue
+        app, _ = parse_application(raw)
+        assert app is not None  # assess decided on it
+        outcomes.append(
+            (where, decision_row(where, result.decision, app, policy, prices, as_of), "")
+        )
+    return outcomes
+
+
+def _chunks(tables: Sequence[Path]) -> Iterator[list[tuple[str, dict[str, Any]]]]:
+    chunk: list[tuple[str, dict[str, Any]]] = []
     for table in tables:
         for line, raw in read_rows(table):
-            where = f"{table}:{line}"
-            result = assess(raw, policy, prices, evaluated_at=evaluated_at)
-            if result.decision is None:
-                skipped.append((where, render_issues(result.issues, "en")))
-                continue
-            app, _ = parse_application(raw)
-            assert app is not None  # assess decided on it
-            rows.append(decision_row(where, result.decision, app, policy, prices, as_of))
+            chunk.append((f"{table}:{line}", raw))
+            if len(chunk) == TABLE_CHUNK:
+                yield chunk
+                chunk = []
+    if chunk:
+        yield chunk
+
+
+def table_register(
+    tables: Sequence[Path], policy: Policy, prices: PriceTable, as_of: date, *, jobs: int = 1
+) -> tuple[pd.DataFrame, list[tuple[str, str]]]:
+    """One row per valid application in the tables, each evaluated under `policy` by the
+    engine (in `jobs` processes); the rows that hold no valid application, and why."""
+    outcomes: Iterable[list[Outcome]]
+    if jobs > 1:
+        with ProcessPoolExecutor(jobs) as pool:
+            outcomes = list(
+                pool.map(
+                    _evaluate_rows, _chunks(tables), repeat(policy), repeat(prices), repeat(as_of)
+                )
+            )
+    else:
+        outcomes = (_evaluate_rows(chunk, policy, prices, as_of) for chunk in _chunks(tables))
+    rows, skipped = [], []
+    for where, row, why in (outcome for chunk in outcomes for outcome in chunk):
+        if row is None:
+            skipped.append((where, why))
+        else:
+            rows.append(row)
     return pd.DataFrame(rows, columns=list(REGISTER_COLUMNS)), skipped
 
 
