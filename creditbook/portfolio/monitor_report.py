@@ -91,8 +91,9 @@ def _percent(value: Decimal) -> str:
 
 def threshold_words(item: Fired) -> Text:
     """The threshold reached, in words with its unit."""
-    if item.kind == "downgrade":
-        return item.description or text(item.id, item.id)
+    if item.kind == "downgrade":  # the policy's sentence, as a label starts
+        words = item.description or text(item.id, item.id)
+        return text(words.zh, words.en[:1].upper() + words.en[1:])
     step = _number(item.threshold)
     return {
         Trigger.OVER_LIMIT.value: text(
@@ -404,7 +405,7 @@ def _customer_sheet(ws: Worksheet, health: Health, as_of: date, lang: Lang) -> N
     ws.freeze_panes = f"A{DAY_TABLE_ROW + 1}"
     ws.page_setup.orientation = "landscape"
     ws.page_setup.fitToWidth = 1
-    ws.page_setup.fitToHeight = 0
+    ws.page_setup.fitToHeight = 1  # one page per customer
     ws.sheet_properties.pageSetUpPr = PageSetupProperties(fitToPage=True)
 
 
