@@ -306,26 +306,38 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
 def cmd_register(args: argparse.Namespace) -> int:
     """One row per evaluated workbook under the folders, with totals against the appetite."""
-    from creditbook.portfolio import register  # pandas loads only for the portfolio commands
+    # pandas loads only for the portfolio commands
+    import pandas as pd
 
-    empty = [folder for folder in args.folders if not register.find_workbooks([folder])]
+    from creditbook.portfolio import register
+    from creditbook.portfolio.tables import is_table
+
+    tables = [path for path in args.folders if is_table(path)]
+    folders = [path for path in args.folders if path not in tables]
+    empty = [folder for folder in folders if not register.find_workbooks([folder])]
     for folder in empty:
         print(f"{folder}: 没有找到工作簿 / no workbooks (*.xlsm, *.xlsx) found", file=sys.stderr)
     if empty:
         return EXIT_INPUT
     policies, as_of = officials(args.policy_files), args.as_of or date.today()
+    prices = read_prices(args.prices)
     book = register.build_register(
-        register.find_workbooks(args.folders),
+        register.find_workbooks(folders),
         policies,
-        read_prices(args.prices),
+        prices,
         as_of,
         verify=not args.no_verify,
         jobs=args.jobs,
     )
+    if tables:
+        rows, skipped = register.table_register(tables, policies[0], prices, as_of, jobs=args.jobs)
+        for where, why in skipped:
+            print(f"skipped {where}: {why.splitlines()[0] if why else ''}", file=sys.stderr)
+        book = pd.concat([book, rows], ignore_index=True) if len(book) else rows
     totals = register.totals_of(book, policies[0])
     register.write_register(book, totals, as_of, args.out)
     print(columns(register.totals_rows(totals)))
-    print(f"\nregister of {len(book)} workbooks written to {args.out}")
+    print(f"\nregister of {len(book)} rows written to {args.out}")
     return EXIT_OK
 
 
@@ -333,7 +345,7 @@ def cmd_monitor(args: argparse.Namespace) -> int:
     """Usage and receivables against the register: exit 3 when any customer needs an action."""
     import time
 
-    from creditbook.portfolio import monitor, register, sources, usage
+    from creditbook.portfolio import monitor, monitor_report, register, sources, usage
 
     policy, prices = officials(args.policy_files)[0], read_prices(args.prices)
     policy = _with_fx(policy, args.fx)
@@ -367,17 +379,19 @@ def cmd_monitor(args: argparse.Namespace) -> int:
     )
     results = monitor.monitor(customers, reading.usage, invoices, policy, as_of)
     if args.out:
-        monitor.write_monitor(results, as_of, args.out, reading.unmapped)
+        monitor_report.write_monitor(results, as_of, args.out, args.lang, reading.unmapped)
+    if args.actions:
+        monitor_report.write_actions(results, args.actions, args.lang)
     if args.json:
         print(monitor.monitor_json(results, as_of, reading.unmapped))
     else:
-        print(columns(monitor.monitor_rows(results)))
+        print(columns(monitor_report.terminal_rows(results, args.lang)))
     if reading.unmapped:
         print(
             "\n未对应到客户的用量 / usage that matches no customer (add it to --customers):",
             file=sys.stderr,
         )
-        print(columns(monitor.unmapped_rows(reading.unmapped)), file=sys.stderr)
+        print(columns(monitor_report.unmapped_rows(reading.unmapped)), file=sys.stderr)
     return monitor.EXIT_ACTION if any(h.action_needed for h in results) else EXIT_OK
 
 
@@ -547,7 +561,12 @@ def build_parser() -> argparse.ArgumentParser:
     doctor.add_argument("--lang", choices=("zh", "en", "both"), default="both")
     doctor.set_defaults(run=cmd_doctor)
     register = commands.add_parser("register", help="a register of evaluated workbooks in folders")
-    register.add_argument("folders", nargs="+", type=Path, help="folders searched recursively")
+    register.add_argument(
+        "folders",
+        nargs="+",
+        type=Path,
+        help="folders searched recursively for workbooks, or application tables (.parquet, .csv)",
+    )
     register.add_argument("-o", "--out", type=Path, required=True, help=".xlsx, .csv or .parquet")
     official_policies(register)
     register.add_argument("--as-of", type=date.fromisoformat, help="YYYY-MM-DD (default: today)")
@@ -601,13 +620,23 @@ def build_parser() -> argparse.ArgumentParser:
     monitor.add_argument("--as-of", type=date.fromisoformat, help="YYYY-MM-DD (default: today)")
     monitor.add_argument("-o", "--out", type=Path, help="write .xlsx or .json")
     monitor.add_argument("--json", action="store_true", help="print JSON")
+    monitor.add_argument(
+        "--actions",
+        type=Path,
+        help="write a CSV of the playbook actions reached, one row per action, for the gateway",
+    )
     monitor.add_argument("--provider", help="provider of usage rows without a provider column")
     official_policies(monitor)
     common(monitor)
     monitor.set_defaults(run=cmd_monitor)
 
     simulate = commands.add_parser("simulate", help="re-evaluate a portfolio under a draft policy")
-    simulate.add_argument("folders", nargs="+", type=Path, help="folders searched recursively")
+    simulate.add_argument(
+        "folders",
+        nargs="+",
+        type=Path,
+        help="folders searched recursively, or application tables (.parquet, .csv)",
+    )
     simulate.add_argument(
         "--policy", dest="draft", type=Path, required=True, help="draft: YAML, TOML or a workbook"
     )

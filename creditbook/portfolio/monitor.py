@@ -11,29 +11,25 @@ import csv
 import io
 import json
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any, NoReturn
 
 import pandas as pd
-from openpyxl import Workbook
-from openpyxl.styles import PatternFill
-from openpyxl.utils import get_column_letter
-from openpyxl.worksheet.table import Table, TableStyleInfo
 
 from creditbook.core.governance import governance
 from creditbook.core.models import Action, Currency, Recovery, StopLossRule, Structure, Trigger
+from creditbook.core.money import cents
 from creditbook.core.playbook import with_escalation
 from creditbook.core.policy import Policy
 from creditbook.core.prices import PriceTable
-from creditbook.core.records import error
-from creditbook.portfolio.register import PALE_RED, highlight_rule
+from creditbook.core.records import Text, error
+from creditbook.portfolio.progress import Progress
 from creditbook.portfolio.sources import is_url, redact
 from creditbook.portfolio.usage import WINDOW_DAYS, Options, Reading, Unmapped, Usage, read_usage
-from creditbook.workbook.file_io import InputError, write_atomic
-from creditbook.workbook.openpyxl_adapter import append_row
+from creditbook.workbook.file_io import InputError
 
 EXIT_ACTION = 3  # monitor: some customer needs an action
 
@@ -101,10 +97,17 @@ class _Rows:
         raise InputError([error((f"{self.path}:{line}:{col}",), zh, en)])
 
     def __iter__(self) -> Iterator[tuple[int, dict[str, str]]]:
-        for raw in self.reader:
-            if None in raw:
-                self.fail(self.reader.line_num, None, "字段多于表头", "more fields than the header")
-            yield self.reader.line_num, {key: (value or "").strip() for key, value in raw.items()}
+        with Progress(self.path.name, self.text.count("\n")) as progress:
+            for raw in self.reader:
+                if None in raw:
+                    self.fail(
+                        self.reader.line_num, None, "字段多于表头", "more fields than the header"
+                    )
+                progress.advance(self.reader.line_num - progress.done)
+                yield (
+                    self.reader.line_num,
+                    {key: (value or "").strip() for key, value in raw.items()},
+                )
 
     def day(self, line: int, row: Mapping[str, str], column: str) -> date:
         value = row.get(column, "")
@@ -193,14 +196,25 @@ def usage_keys(customers: Sequence[Customer], mapping: Path | None) -> dict[str,
     return _lookup(customers) if mapping is None else read_customer_map(mapping, customers)
 
 
+# One day's spend in the customer's currency, in exact minor units (cents).
+DailySpend = tuple[date, int]
+SERIES_DAYS = 37  # the daily series: 30 days shown, and the 7 days before the first one
+SINCE_DAYS = 30  # how far back `since` looks
+# The days the usage comes back one by one: the daily series, and the 30-day figures of every day
+# the walk back for `since` assesses (the earliest, as-of − 29, looks back to as-of − 58).
+DAILY_DAYS = max(SERIES_DAYS, SINCE_DAYS - 1 + WINDOW_DAYS)
+
+
 def window_start(invoices: Sequence[Invoice], as_of: date) -> date:
-    """The first day the usage must come back day by day: the 30-day window's, or the day after
-    the earliest customer's last invoice when that is earlier."""
+    """The first day the usage must come back day by day: DAILY_DAYS before as-of, or the day
+    after a customer's last invoice as of the earliest day `since` looks at, when that is earlier
+    (usage since the last invoice is then a sum of days, on every day assessed)."""
+    earliest = as_of - timedelta(days=SINCE_DAYS - 1)
     last: dict[str, date] = {}
     for invoice in invoices:
-        if invoice.issue <= as_of:
+        if invoice.issue <= earliest:
             last[invoice.customer] = max(invoice.issue, last.get(invoice.customer, invoice.issue))
-    first = as_of - timedelta(days=WINDOW_DAYS - 1)
+    first = as_of - timedelta(days=DAILY_DAYS - 1)
     return min([first, *(day + timedelta(days=1) for day in last.values())])
 
 
@@ -247,6 +261,8 @@ class Fired:
     actions: tuple[Action, ...] = ()
     escalation: tuple[Action, ...] = ()
     recovery: tuple[Recovery, ...] = ()
+    description: Text | None = None  # a downgrade trigger's rule in words, its threshold filled in
+    since: date | None = None  # the first day of the run of days up to as-of on which it fired
 
 
 @dataclass(frozen=True)
@@ -254,6 +270,10 @@ class Health:
     customer: Customer
     metrics: dict[str, Decimal | int | None]
     fired: list[Fired] = field(default_factory=list)
+    # the spend of each day from as-of − (SERIES_DAYS − 1) to as-of, in date order; a day without
+    # usage may be left out
+    daily: tuple[DailySpend, ...] = ()
+    keys: tuple[str, ...] = ()  # the usage keys (gateway users, tokens) that named this customer
 
     @property
     def actions(self) -> tuple[Action, ...]:
@@ -363,7 +383,15 @@ def assess_customer(
             if value is not None and (
                 value >= rule.threshold if inclusive else value > rule.threshold
             ):
-                health.fired.append(Fired("downgrade", rule.id, rule.threshold, Decimal(value)))
+                health.fired.append(
+                    Fired(
+                        "downgrade",
+                        rule.id,
+                        rule.threshold,
+                        Decimal(value),
+                        description=rule.description,
+                    )
+                )
     if steps is None:
         steps = with_escalation(policy.stop_loss, policy.final_escalation)
     for step in steps:
@@ -383,6 +411,46 @@ def assess_customer(
     return health
 
 
+def daily_series(usage: Sequence[Usage], as_of: date) -> tuple[DailySpend, ...]:
+    """Each day's spend over the SERIES_DAYS up to as-of, summed exactly, then to the cent."""
+    days: dict[date, Decimal] = {}
+    for item in usage:
+        if 0 <= (as_of - item.day).days < SERIES_DAYS:
+            days[item.day] = days.get(item.day, Decimal(0)) + item.cost
+    return tuple((day, int(cents(days[day]) * 100)) for day in sorted(days))
+
+
+def with_since(health: Health, history: Callable[[date], Health], as_of: date) -> Health:
+    """Each fired item with the first day of its run up to as-of (at most SINCE_DAYS back):
+    `history(day)` is the customer assessed as of that day."""
+    firing = {(item.kind, item.id, item.threshold): as_of for item in health.fired}
+    open_runs = set(firing)
+    for back in range(1, SINCE_DAYS):
+        if not open_runs:
+            break
+        day = as_of - timedelta(days=back)
+        fired_then = {(item.kind, item.id, item.threshold) for item in history(day).fired}
+        for run in list(open_runs):
+            if run in fired_then:
+                firing[run] = day
+            else:
+                open_runs.discard(run)
+    fired = [
+        replace(item, since=firing[(item.kind, item.id, item.threshold)]) for item in health.fired
+    ]
+    return replace(health, fired=fired)
+
+
+def by_day(usage: Sequence[Usage]) -> list[Usage]:
+    """The usage summed per day and cost class (exactly): every figure the monitor takes from
+    usage is a sum over days, so the walk back for `since` runs on a row per day."""
+    sums: dict[tuple[str, date, bool], Decimal] = {}
+    for item in usage:
+        key = (item.customer, item.day, item.high_cost)
+        sums[key] = sums.get(key, Decimal(0)) + item.cost
+    return [Usage(name, day, cost, high) for (name, day, high), cost in sums.items()]
+
+
 def monitor(
     customers: Sequence[Customer],
     usage: Sequence[Usage],
@@ -397,17 +465,24 @@ def monitor(
     for invoice in invoices:
         billed.setdefault(invoice.customer, []).append(invoice)
     steps = with_escalation(policy.stop_loss, policy.final_escalation)  # the same for everyone
-    return [
-        assess_customer(
-            customer,
-            used.get(customer.name, []),
-            billed.get(customer.name, []),
-            policy,
-            as_of,
-            steps,
-        )
-        for customer in customers
-    ]
+    results = []
+    for customer in customers:
+        mine, bills = used.get(customer.name, []), billed.get(customer.name, [])
+        daily = by_day(mine)
+
+        def history(
+            day: date,
+            who: Customer = customer,
+            daily: list[Usage] = daily,
+            bills: list[Invoice] = bills,
+        ) -> Health:
+            return assess_customer(who, daily, bills, policy, day, steps)
+
+        today = assess_customer(customer, mine, bills, policy, as_of, steps)
+        health = with_since(today, history, as_of)
+        keys = tuple(sorted({item.key for item in mine if item.key}))
+        results.append(replace(health, daily=daily_series(daily, as_of), keys=keys))
+    return results
 
 
 def read_book(
@@ -488,123 +563,3 @@ def monitor_json(results: Sequence[Health], as_of: date, unmapped: Sequence[Unma
         "unmapped_usage": [unmapped_json(item) for item in unmapped],
     }
     return json.dumps(payload, ensure_ascii=False, indent=2)
-
-
-MONITOR_COLUMNS: tuple[tuple[str, Callable[[dict[str, Any]], Any], str | None], ...] = (
-    ("customer", lambda r: r["customer"], None),
-    ("credit_code", lambda r: r["credit_code"], None),
-    ("currency", lambda r: r["currency"], None),
-    ("approved_limit", lambda r: r["approved_limit"], "#,##0.00"),
-    ("used", lambda r: r["metrics"]["used"], "#,##0.00"),
-    ("utilisation", lambda r: r["metrics"]["utilisation"], "0.0%"),
-    ("daily_spend", lambda r: r["metrics"]["daily_spend"], "#,##0.00"),
-    ("trailing_7d_average", lambda r: r["metrics"]["trailing_7d_average"], "#,##0.00"),
-    ("spend_vs_average", lambda r: r["metrics"]["spend_vs_average"], "0.00"),
-    ("high_cost_share", lambda r: r["metrics"]["high_cost_share"], "0.0%"),
-    ("application_high_cost_share", lambda r: r["metrics"]["application_high_cost_share"], "0.0%"),
-    ("overdue_streak", lambda r: r["metrics"]["overdue_streak"], None),
-    ("max_days_past_due", lambda r: r["metrics"]["max_days_past_due"], None),
-    ("downgrade_triggers", lambda r: ", ".join(t["id"] for t in r["downgrade_triggers"]), None),
-    (
-        "stop_loss",
-        lambda r: ", ".join(f"{s['trigger']} ≥ {s['threshold']:g}" for s in r["stop_loss"]),
-        None,
-    ),
-    ("actions", lambda r: ", ".join(r["actions"]), None),
-    ("escalation", lambda r: ", ".join(r["escalation"]), None),
-    ("recovery", lambda r: ", ".join(r["recovery"]), None),
-    ("action_needed", lambda r: r["action_needed"], None),
-)
-
-
-def monitor_xlsx(results: Sequence[Health], as_of: date) -> bytes:
-    wb = Workbook()
-    ws = wb.active
-    assert ws is not None
-    ws.title = "Monitor"
-    ws.append([name for name, _, _ in MONITOR_COLUMNS])
-    for health in results:
-        record = health_json(health)
-        append_row(ws, [value(record) for _, value, _ in MONITOR_COLUMNS])
-    last_row = max(len(results) + 1, 2)
-    for index, (name, _, number_format) in enumerate(MONITOR_COLUMNS, start=1):
-        letter = get_column_letter(index)
-        ws.column_dimensions[letter].width = (
-            36 if name in ("customer", "actions", "stop_loss") else 14
-        )
-        if number_format:
-            for (cell,) in ws.iter_rows(min_row=2, min_col=index, max_col=index):
-                cell.number_format = number_format
-    last_col = get_column_letter(len(MONITOR_COLUMNS))
-    table = Table(displayName="Monitor", ref=f"A1:{last_col}{last_row}")
-    table.tableStyleInfo = TableStyleInfo(name="TableStyleMedium2", showRowStripes=True)
-    ws.add_table(table)
-    needed = get_column_letter(len(MONITOR_COLUMNS))
-    ws.conditional_formatting.add(
-        f"A2:{last_col}{last_row}",
-        highlight_rule(f"${needed}2=TRUE", PatternFill("solid", bgColor=PALE_RED), None),
-    )
-    ws.freeze_panes = "B2"
-    ws.cell(len(results) + 3, 1, f"截至 As of {as_of.isoformat()}")
-    buffer = io.BytesIO()
-    wb.save(buffer)
-    return buffer.getvalue()
-
-
-def monitor_rows(results: Sequence[Health]) -> list[tuple[str, ...]]:
-    """A plain-text table: one line per customer, what fired and what to do."""
-    rows: list[tuple[str, ...]] = [
-        ("customer", "utilisation", "spend ÷ 7d avg", "overdue streak", "fired", "actions")
-    ]
-    for health in results:
-        metrics = health.metrics
-        utilisation, spike = metrics["utilisation"], metrics["spend_vs_average"]
-        rows.append(
-            (
-                health.customer.name,
-                "—" if utilisation is None else f"{float(utilisation):.0%}",
-                "—" if spike is None else f"{float(spike):.2f}",
-                str(metrics["overdue_streak"]),
-                ", ".join(f"{item.id}≥{float(item.threshold):g}" for item in health.fired) or "—",
-                ", ".join(action.value for action in health.actions) or "—",
-            )
-        )
-    return rows
-
-
-def unmapped_rows(unmapped: Sequence[Unmapped]) -> list[tuple[str, ...]]:
-    """Usage no customer claims: key, rows and amount (the terminal shows it after the table)."""
-    rows: list[tuple[str, ...]] = [
-        ("key 用量键", "rows 行数", "amount 金额", "last 30 days 近30天")
-    ]
-    for item in unmapped:
-        unit = f" {item.currency}" if item.currency else ""
-        tokens = (
-            f" + {item.input_mtok:f}/{item.output_mtok:f} Mtok"
-            if item.input_mtok or item.output_mtok
-            else ""
-        )
-        rows.append(
-            (
-                item.key or "(empty 空)",
-                str(item.rows),
-                f"{item.amount:,.2f}{unit}{tokens}",
-                f"{item.amount_30d:,.2f}{unit}",
-            )
-        )
-    return rows
-
-
-def write_monitor(
-    results: Sequence[Health], as_of: date, path: Path, unmapped: Sequence[Unmapped] = ()
-) -> None:
-    """Write by extension: .xlsx or .json."""
-    suffix = path.suffix.lower()
-    if suffix == ".json":
-        write_atomic(path, monitor_json(results, as_of, unmapped).encode("utf-8"))
-    elif suffix == ".xlsx":
-        write_atomic(path, monitor_xlsx(results, as_of))
-    else:
-        raise InputError(
-            [error((str(path),), "输出须为 .xlsx 或 .json", "the output must be .xlsx or .json")]
-        )

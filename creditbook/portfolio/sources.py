@@ -82,6 +82,20 @@ class Opened:
     def table(self, name: str) -> Any:
         return self.backend.table(name)
 
+    def query_share(self) -> float | None:
+        """How far the running query is (0 to 1), where the engine says: DuckDB's progress of
+        the query, Spark's finished tasks of the running stages; None elsewhere."""
+        if self.engine == "duckdb":
+            percent = float(self.backend.con.query_progress())
+            return percent / 100 if percent >= 0 else None
+        if self.engine == "spark":
+            tracker = self.backend._session.sparkContext.statusTracker()
+            stages = [tracker.getStageInfo(stage) for stage in tracker.getActiveStageIds()]
+            tasks = sum(stage.numTasks for stage in stages if stage)
+            done = sum(stage.numCompletedTasks for stage in stages if stage)
+            return done / tasks if tasks else None
+        return None
+
     def read_files(self) -> Any:
         paths = [str(path) for path in self.files]
         if self.engine == "spark":
@@ -175,7 +189,10 @@ def _open(source: str, engine: str) -> Opened:
         kind = str(kinds.pop())
         if engine == "spark":
             return Opened(source, "spark", ibis.pyspark.connect(spark_session()), files, kind)
-        return Opened(source, "duckdb", ibis.duckdb.connect(), files, kind)
+        duck = ibis.duckdb.connect()
+        # the query's progress is read by the terminal's bar (never printed by DuckDB itself)
+        duck.raw_sql("SET enable_progress_bar = true; SET enable_progress_bar_print = false")
+        return Opened(source, "duckdb", duck, files, kind)
     parts = urlsplit(source)
     scheme = parts.scheme.split("+")[0]
     if scheme == "sqlite":

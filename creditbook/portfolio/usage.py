@@ -1,4 +1,4 @@
-"""Usage as monitor needs it: per customer, day and cost class, aggregated where the data lives.
+"""Usage as monitor needs it: per customer, key, day and cost class, aggregated where it lives.
 
 Every source format is first described as the same relation — `key` (the gateway's customer field),
 `day` (days since 1970-01-01, UTC), `amount` (integer money units: quota units, micro-dollars,
@@ -10,7 +10,8 @@ expression runs on DuckDB, SQLite, PostgreSQL, MySQL and Spark; sums are of inte
 gives the same figures, and only the grouped rows (keys × days of the window) come back into
 Python, where they become exact Decimals in each customer's currency (keys × days of the window).
 
-Days older than the window (the last 30 days, or back to the earliest last-invoice date) come back
+Days older than the window (`start`, which monitor sets: the days its daily series and the walk back
+for "since when" need, or back to the earliest last-invoice date) come back
 as one bucket per key dated the day before the window: it counts only towards the usage of a
 customer that has never been invoiced, which is what "usage since the last invoice" means there.
 """
@@ -32,6 +33,7 @@ from creditbook.core.models import ConsumptionLine, Currency, Provider
 from creditbook.core.policy import Policy
 from creditbook.core.prices import PriceTable
 from creditbook.core.records import error
+from creditbook.portfolio.progress import Waiting
 from creditbook.portfolio.sources import DECIMAL, Opened, open_source, scrub
 from creditbook.workbook.file_io import InputError
 
@@ -76,6 +78,7 @@ class Usage:
     day: date
     cost: Decimal
     high_cost: bool
+    key: str = ""  # the source's value that named the customer (a gateway user, team or token)
 
 
 @dataclass(frozen=True)
@@ -452,7 +455,7 @@ def read_usage(
     start: date,
     options: Options,
 ) -> Reading:
-    """Usage from a source, per customer × day × cost class, in each customer's currency.
+    """Usage from a source, per customer × key × day × cost class, in each customer's currency.
 
     `keys` maps a normalised key (stripped, casefolded) to its customer; `start` is the first day
     that must come back on its own (the window's start)."""
@@ -460,7 +463,9 @@ def read_usage(
         try:
             described = describe(opened, options)
             expression = aggregate(described, as_of, start, high_cost_models(prices))
-            grouped = _Grouped(opened.backend.to_pyarrow(expression).to_pydict())
+            label = f"读取用量 reading usage: {opened.shown} ({opened.engine})"
+            with Waiting(label, opened.query_share):
+                grouped = _Grouped(opened.backend.to_pyarrow(expression).to_pydict())
         except InputError:
             raise
         except Exception as exc:  # the engine refused the data: its first line, no password
@@ -505,13 +510,14 @@ def _collect(
     start: date,
     opened: Opened,
 ) -> Reading:
-    """The grouped sums in each customer's currency, as `Usage` per customer, day and cost class;
+    """The grouped sums in each customer's currency, as `Usage` per customer, key, day and cost
+    class;
     keys no customer claims as `Unmapped`. Integer units are added first and made Decimal once
-    per customer and day."""
+    per customer, key and day."""
     last, month_start = _days(as_of), _days(as_of) - WINDOW_DAYS + 1
     owners: dict[str, Any] = {}  # raw key → customer (or None), looked up once per key
-    units: dict[tuple[str, int, bool], int] = {}
-    priced: dict[tuple[str, int, bool], Decimal] = {}
+    units: dict[tuple[str, str, int, bool], int] = {}  # customer, key, day, high-cost
+    priced: dict[tuple[str, str, int, bool], Decimal] = {}
     by_name: dict[str, Any] = {}
     strays: dict[str, list[int]] = {}  # rows, units, units in 30 days, input µtok, output µtok
     rows = 0
@@ -545,16 +551,16 @@ def _collect(
         by_name[customer.name] = customer
         for is_high, part in ((False, amount - high), (True, high)):
             if part:
-                slot = (customer.name, day, is_high)
+                slot = (customer.name, key.strip(), day, is_high)
                 units[slot] = units.get(slot, 0) + part
         if model or tin or tout:
             volumes = Decimal(tin) / MICRO, Decimal(tout) / MICRO
             row = {"provider": provider, "model": model}
             is_high, cost = _priced(row, *volumes, customer.currency, policy, prices, opened)
-            slot = (customer.name, day, is_high)
+            slot = (customer.name, key.strip(), day, is_high)
             priced[slot] = priced.get(slot, Decimal(0)) + cost
     scale = Decimal(described.scale)
-    totals: dict[tuple[str, int, bool], Decimal] = {}
+    totals: dict[tuple[str, str, int, bool], Decimal] = {}
     for slot, value in units.items():
         customer = by_name[slot[0]]
         currency = described.currency or customer.currency
@@ -565,8 +571,8 @@ def _collect(
     for slot, cost in priced.items():
         totals[slot] = totals.get(slot, Decimal(0)) + cost
     usage = [
-        Usage(name, EPOCH + timedelta(days=day), cost, high)
-        for (name, day, high), cost in totals.items()
+        Usage(name, EPOCH + timedelta(days=day), cost, high, key)
+        for (name, key, day, high), cost in totals.items()
     ]
     unit = described.currency.value if described.currency else ""
     unmapped = [

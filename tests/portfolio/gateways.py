@@ -394,12 +394,20 @@ def litellm_rows() -> list[dict[str, Any]]:
     return rows
 
 
+def day_amount(customer: Customer, back: int) -> Decimal:
+    """The customer's net consumption on the day `back` days before as-of, in its currency (zero
+    before the generated history)."""
+    if back >= DAYS:
+        return Decimal(0)
+    rate = FX_USD if customer.currency == "CNY" else Decimal(1)
+    return Decimal(customer.spike_usd if back == 0 else customer.daily_usd) * rate
+
+
 def expected(customer: Customer, kind: str = "new-api") -> dict[str, Decimal]:
     """What monitor must find, in the customer's currency, from the generator's own figures."""
-    rate = FX_USD if customer.currency == "CNY" else Decimal(1)
 
     def on(back: int) -> Decimal:
-        return Decimal(customer.spike_usd if back == 0 else customer.daily_usd) * rate
+        return day_amount(customer, back)
 
     daily = on(0)
     week = sum((on(back) for back in range(1, 8)), Decimal(0))
