@@ -173,22 +173,32 @@ def test_every_engine_gives_the_same_figures(
     inputs: dict[str, Path], new_api_pg: str, mysql: MySQL, spark: Any, tmp_path: Path
 ) -> None:
     """DuckDB (Parquet), SQLite, PostgreSQL and MySQL (pushed down) and Spark local: one
-    aggregation, the same figures."""
+    aggregation, the same figures, and the same actions CSV (its usage keys, and since when each
+    step fired: the walk back on the per-day aggregates)."""
     new_api_mysql = mysql.create_database("newapi")
     con = mysql.connect("newapi")
     fill_mysql(con, NEW_API_MYSQL, "logs", log_rows())
     con.close()
+    actions = tmp_path / "actions"
+    actions.mkdir()
+
+    def run(engine: str, usage: str, *extra: str) -> tuple[int, dict[str, Any]]:
+        return monitor(inputs, usage, tmp_path, "--actions", str(actions / engine), *extra)
+
     runs = {
-        "mysql": monitor(inputs, new_api_mysql, tmp_path),
-        "duckdb": monitor(inputs, str(inputs["parquet"]), tmp_path),
-        "sqlite": monitor(inputs, f"sqlite:///{inputs['sqlite']}", tmp_path),
-        "postgres": monitor(inputs, new_api_pg, tmp_path),
-        "spark": monitor(inputs, str(inputs["parquet"]), tmp_path, "--engine", "spark"),
+        "mysql": run("mysql", new_api_mysql),
+        "duckdb": run("duckdb", str(inputs["parquet"])),
+        "sqlite": run("sqlite", f"sqlite:///{inputs['sqlite']}"),
+        "postgres": run("postgres", new_api_pg),
+        "spark": run("spark", str(inputs["parquet"]), "--engine", "spark"),
     }
     reference = runs["duckdb"]
     check_against_generator(reference[1])
+    acted = (actions / "duckdb").read_text("utf-8-sig")
+    assert ",yunqi,suspend_service," in acted and ",xinghai,notify," in acted
     for engine, result in runs.items():
         assert result == reference, engine
+        assert (actions / engine).read_text("utf-8-sig") == acted, engine
     # a generic CSV, stated costs and token volumes priced by the price table, on both file engines
     lines = ["customer,date,provider,model,cost,input_mtok,output_mtok"]
     for back in range(12):
