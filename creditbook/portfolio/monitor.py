@@ -441,16 +441,6 @@ def with_since(health: Health, history: Callable[[date], Health], as_of: date) -
     return replace(health, fired=fired)
 
 
-def by_day(usage: Sequence[Usage]) -> list[Usage]:
-    """The usage summed per day and cost class (exactly): every figure the monitor takes from
-    usage is a sum over days, so the walk back for `since` runs on a row per day."""
-    sums: dict[tuple[str, date, bool], Decimal] = {}
-    for item in usage:
-        key = (item.customer, item.day, item.high_cost)
-        sums[key] = sums.get(key, Decimal(0)) + item.cost
-    return [Usage(name, day, cost, high) for (name, day, high), cost in sums.items()]
-
-
 def monitor(
     customers: Sequence[Customer],
     usage: Sequence[Usage],
@@ -465,23 +455,23 @@ def monitor(
     for invoice in invoices:
         billed.setdefault(invoice.customer, []).append(invoice)
     steps = with_escalation(policy.stop_loss, policy.final_escalation)  # the same for everyone
+    # The usage comes from the engine already summed per key, day and cost class, so the walk back
+    # for `since` assesses the customer on those few rows a day.
     results = []
     for customer in customers:
         mine, bills = used.get(customer.name, []), billed.get(customer.name, [])
-        daily = by_day(mine)
 
         def history(
             day: date,
             who: Customer = customer,
-            daily: list[Usage] = daily,
+            mine: list[Usage] = mine,
             bills: list[Invoice] = bills,
         ) -> Health:
-            return assess_customer(who, daily, bills, policy, day, steps)
+            return assess_customer(who, mine, bills, policy, day, steps)
 
-        today = assess_customer(customer, mine, bills, policy, as_of, steps)
-        health = with_since(today, history, as_of)
+        health = with_since(history(as_of), history, as_of)
         keys = tuple(sorted({item.key for item in mine if item.key}))
-        results.append(replace(health, daily=daily_series(daily, as_of), keys=keys))
+        results.append(replace(health, daily=daily_series(mine, as_of), keys=keys))
     return results
 
 
