@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from pydantic import ValidationError
 
@@ -72,8 +72,10 @@ class Options:
     engine: str = "duckdb"  # for files: duckdb or spark
 
 
-@dataclass(frozen=True)
-class Usage:
+class Usage(NamedTuple):
+    """One aggregate: a customer's spend of one key, day and cost class (a named tuple: a few
+    hundred thousand are made per million usage rows, twice as fast as a frozen dataclass)."""
+
     customer: str
     day: date
     cost: Decimal
@@ -570,9 +572,10 @@ def _collect(
         totals[slot] = cost
     for slot, cost in priced.items():
         totals[slot] = totals.get(slot, Decimal(0)) + cost
+    # the aggregation's days: the bucket of older days (the day before `start`) to as-of
+    dates = {day: EPOCH + timedelta(days=day) for day in range(_days(start) - 1, last + 1)}
     usage = [
-        Usage(name, EPOCH + timedelta(days=day), cost, high, key)
-        for (name, key, day, high), cost in totals.items()
+        Usage(name, dates[day], cost, high, key) for (name, key, day, high), cost in totals.items()
     ]
     unit = described.currency.value if described.currency else ""
     unmapped = [
