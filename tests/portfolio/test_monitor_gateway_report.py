@@ -22,6 +22,7 @@ from gateways import (
     LISTED,
     LUMEN,
     STRANGER,
+    STRANGER_DAILY_USD,
     Customer,
     day_amount,
     fill_sqlite,
@@ -122,3 +123,13 @@ def test_the_actions_csv_names_the_gateway_users_and_since_when(run: dict[str, A
     assert [(r["trigger_id"], r["action_id"], r["since"]) for r in rows if r not in hangzhou] == [
         ("abnormal_usage", "notify", AS_OF.isoformat())
     ]
+
+
+def test_usage_no_customer_claims_has_its_own_sheet(run: dict[str, Any]) -> None:
+    """The stranger's 40 days of 7 USD are listed by key with rows and amounts, not dropped."""
+    ws = openpyxl.load_workbook(run["out"])["Unmapped"]
+    rows = [row for row in ws.iter_rows(min_row=5, values_only=True) if row[0]]
+    assert [(row[0], row[2], row[3], row[4]) for row in rows] == [
+        (STRANGER, STRANGER_DAILY_USD * DAYS, STRANGER_DAILY_USD * 30, "USD")
+    ]
+    assert rows[0][1] > DAYS  # every consumption row of the 40 days was counted
