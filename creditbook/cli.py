@@ -11,15 +11,19 @@ import sys
 import tempfile
 from collections.abc import Sequence
 from datetime import UTC, date, datetime
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 from creditbook.core.assess import assess, parse_and_validate
 from creditbook.core.labels import LABELS
-from creditbook.core.models import Application, Decision
+from creditbook.core.models import Application, Currency, Decision
 from creditbook.core.plain_text import columns, render_decision, render_issues
+from creditbook.core.policy import Policy
 from creditbook.core.policy_check import run_examples
 from creditbook.core.records import Issue, Lang, error
 from creditbook.data import default_policy, example_applications, example_workbooks
+from creditbook.portfolio.sources import ENGINES
+from creditbook.portfolio.usage import FORMATS, QUOTA_PER_USD
 from creditbook.workbook.annex_file import write_annex_file
 from creditbook.workbook.batch import (
     FileResult,
@@ -335,53 +339,115 @@ def cmd_annex(args: argparse.Namespace) -> int:
 
 def cmd_register(args: argparse.Namespace) -> int:
     """One row per evaluated workbook under the folders, with totals against the appetite."""
-    from creditbook.portfolio import register  # pandas loads only for the portfolio commands
+    # pandas loads only for the portfolio commands
+    import pandas as pd
 
-    empty = [folder for folder in args.folders if not register.find_workbooks([folder])]
+    from creditbook.portfolio import register
+    from creditbook.portfolio.tables import is_table
+
+    tables = [path for path in args.folders if is_table(path)]
+    folders = [path for path in args.folders if path not in tables]
+    empty = [folder for folder in folders if not register.find_workbooks([folder])]
     for folder in empty:
         print(f"{folder}: 没有找到工作簿 / no workbooks (*.xlsm, *.xlsx) found", file=sys.stderr)
     if empty:
         return EXIT_INPUT
     policies, as_of = officials(args.policy_files), args.as_of or date.today()
+    prices = read_prices(args.prices)
     book = register.build_register(
-        register.find_workbooks(args.folders),
+        register.find_workbooks(folders),
         policies,
-        read_prices(args.prices),
+        prices,
         as_of,
         verify=not args.no_verify,
         jobs=args.jobs,
     )
+    if tables:
+        rows, skipped = register.table_register(tables, policies[0], prices, as_of, jobs=args.jobs)
+        for where, why in skipped:
+            print(f"skipped {where}: {why.splitlines()[0] if why else ''}", file=sys.stderr)
+        book = pd.concat([book, rows], ignore_index=True) if len(book) else rows
     totals = register.totals_of(book, policies[0])
     register.write_register(book, totals, as_of, args.out)
     print(columns(register.totals_rows(totals)))
-    print(f"\nregister of {len(book)} workbooks written to {args.out}")
+    print(f"\nregister of {len(book)} rows written to {args.out}")
     return EXIT_OK
 
 
 def cmd_monitor(args: argparse.Namespace) -> int:
     """Usage and receivables against the register: exit 3 when any customer needs an action."""
-    from creditbook.portfolio import monitor, register
+    import time
+
+    from creditbook.portfolio import monitor, monitor_report, register, sources, usage
 
     policy, prices = officials(args.policy_files)[0], read_prices(args.prices)
+    policy = _with_fx(policy, args.fx)
     customers = monitor.customers_of(register.read_register(args.register))
-    usage = monitor.read_usage(
-        args.usage,
+    as_of = args.as_of or date.today()
+    options = usage.Options(
+        format=args.usage_format,
+        table=args.usage_table,
+        key_field=args.customer_field,
+        quota_per_unit=args.quota_per_unit,
+        currency=args.usage_currency,
+        provider=args.provider,
+        engine=args.engine,
+    )
+    started = time.perf_counter()
+    reading, invoices = monitor.read_book(
+        sources.source_of(args.usage),
+        args.receivables,
         customers,
         policy,
         prices,
-        customer_column=args.customer_column,
-        provider=args.provider,
+        as_of,
+        options,
+        mapping=args.customers,
+        receivables_table=args.receivables_table,
     )
-    invoices = monitor.read_receivables(args.receivables, customers)
-    as_of = args.as_of or date.today()
-    results = monitor.monitor(customers, usage, invoices, policy, as_of)
+    print(
+        f"用量 usage: {reading.rows:,} rows 行, {reading.format} ({reading.key_field}) "
+        f"from {reading.source}, {reading.engine}, {time.perf_counter() - started:.1f} s",
+        file=sys.stderr,
+    )
+    results = monitor.monitor(customers, reading.usage, invoices, policy, as_of)
     if args.out:
-        monitor.write_monitor(results, as_of, args.out)
+        monitor_report.write_monitor(results, as_of, args.out, args.lang, reading.unmapped)
+    if args.actions:
+        monitor_report.write_actions(results, args.actions, args.lang)
     if args.json:
-        print(monitor.monitor_json(results, as_of))
+        print(monitor.monitor_json(results, as_of, reading.unmapped))
     else:
-        print(columns(monitor.monitor_rows(results)))
+        print(columns(monitor_report.terminal_rows(results, args.lang)))
+    if reading.unmapped:
+        print(
+            "\n未对应到客户的用量 / usage that matches no customer (add it to --customers):",
+            file=sys.stderr,
+        )
+        print(columns(monitor_report.unmapped_rows(reading.unmapped)), file=sys.stderr)
     return monitor.EXIT_ACTION if any(h.action_needed for h in results) else EXIT_OK
+
+
+def _with_fx(policy: Policy, rates: Sequence[str]) -> Policy:
+    """The policy with `--fx USD=7.2` rates in place of its own."""
+    if not rates:
+        return policy
+    table = dict(policy.fx.rates)
+    for given in rates:
+        code, _, value = given.partition("=")
+        try:
+            table[Currency(code.strip().upper())] = Decimal(value)
+        except (ValueError, InvalidOperation):
+            raise InputError(
+                [
+                    error(
+                        ("--fx",),
+                        f"汇率写法应为 USD=7.10：{given!r}",
+                        f"write a rate as USD=7.10: {given!r}",
+                    )
+                ]
+            ) from None
+    return policy.model_copy(update={"fx": policy.fx.model_copy(update={"rates": table})})
 
 
 def cmd_simulate(args: argparse.Namespace) -> int:
@@ -550,7 +616,12 @@ def build_parser() -> argparse.ArgumentParser:
     annex.set_defaults(run=cmd_annex)
 
     register = commands.add_parser("register", help="a register of evaluated workbooks in folders")
-    register.add_argument("folders", nargs="+", type=Path, help="folders searched recursively")
+    register.add_argument(
+        "folders",
+        nargs="+",
+        type=Path,
+        help="folders searched recursively for workbooks, or application tables (.parquet, .csv)",
+    )
     register.add_argument("-o", "--out", type=Path, required=True, help=".xlsx, .csv or .parquet")
     official_policies(register)
     register.add_argument("--as-of", type=date.fromisoformat, help="YYYY-MM-DD (default: today)")
@@ -561,13 +632,53 @@ def build_parser() -> argparse.ArgumentParser:
 
     monitor = commands.add_parser("monitor", help="usage and receivables against the register")
     monitor.add_argument("--register", type=Path, required=True, help="from creditbook register")
-    monitor.add_argument("--usage", type=Path, required=True, help="usage CSV (see README)")
-    monitor.add_argument("--receivables", type=Path, required=True, help="receivables CSV")
+    monitor.add_argument(
+        "--usage",
+        help="usage: CSV/Parquet/JSON file, folder or glob, or a database URL (sqlite:///…, "
+        "postgresql://…, mysql://…; default: $CREDITBOOK_USAGE_URL)",
+    )
+    monitor.add_argument("--usage-format", choices=FORMATS, help="default: detected")
+    monitor.add_argument("--usage-table", help="database table (default: the format's)")
+    monitor.add_argument(
+        "--customer-field",
+        "--customer-column",
+        dest="customer_field",
+        help="the usage field naming the customer (new-api: username; litellm: team_id; …)",
+    )
+    monitor.add_argument("--customers", type=Path, help="map CSV: key,credit_code")
+    monitor.add_argument(
+        "--quota-per-unit",
+        type=int,
+        help="gateway quota units per currency unit (default: the gateway's QuotaPerUnit "
+        f"option, else {QUOTA_PER_USD:,})",
+    )
+    monitor.add_argument(
+        "--usage-currency",
+        type=Currency,
+        choices=list(Currency),
+        help="currency of the usage amounts (default: USD for gateways and provider reports, "
+        "the customer's for generic files)",
+    )
+    monitor.add_argument(
+        "--fx", action="append", default=[], help="rate to the base currency, e.g. USD=7.10"
+    )
+    monitor.add_argument(
+        "--engine",
+        choices=ENGINES,
+        default="duckdb",
+        help="engine for files (spark: the master in $CREDITBOOK_SPARK_MASTER, default local)",
+    )
+    monitor.add_argument(
+        "--receivables", required=True, help="receivables: CSV, Parquet or a database URL"
+    )
+    monitor.add_argument("--receivables-table", help="database table (default: receivables)")
     monitor.add_argument("--as-of", type=date.fromisoformat, help="YYYY-MM-DD (default: today)")
     monitor.add_argument("-o", "--out", type=Path, help="write .xlsx or .json")
     monitor.add_argument("--json", action="store_true", help="print JSON")
     monitor.add_argument(
-        "--customer-column", default="customer", help="usage column naming the customer"
+        "--actions",
+        type=Path,
+        help="write a CSV of the playbook actions reached, one row per action, for the gateway",
     )
     monitor.add_argument("--provider", help="provider of usage rows without a provider column")
     official_policies(monitor)
@@ -575,7 +686,12 @@ def build_parser() -> argparse.ArgumentParser:
     monitor.set_defaults(run=cmd_monitor)
 
     simulate = commands.add_parser("simulate", help="re-evaluate a portfolio under a draft policy")
-    simulate.add_argument("folders", nargs="+", type=Path, help="folders searched recursively")
+    simulate.add_argument(
+        "folders",
+        nargs="+",
+        type=Path,
+        help="folders searched recursively, or application tables (.parquet, .csv)",
+    )
     simulate.add_argument(
         "--policy", dest="draft", type=Path, required=True, help="draft: YAML, TOML or a workbook"
     )

@@ -1,7 +1,8 @@
 """Monitoring live usage against approvals: which triggers and stop-loss steps fire, per customer.
 
-`monitor` takes the register, a usage CSV and a receivables CSV and says, per customer, which
-downgrade triggers and stop-loss steps of the policy fire as of a date.
+`monitor` takes the register, usage where it lives (files or a gateway's database, aggregated there
+by `creditbook.portfolio.usage`) and receivables, and says, per customer, which downgrade triggers
+and stop-loss steps of the policy fire as of a date.
 """
 
 from __future__ import annotations
@@ -10,36 +11,25 @@ import csv
 import io
 import json
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
-from datetime import date
+from dataclasses import dataclass, field, replace
+from datetime import date, timedelta
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any, NoReturn
 
 import pandas as pd
-from openpyxl import Workbook
-from openpyxl.styles import PatternFill
-from openpyxl.utils import get_column_letter
-from openpyxl.worksheet.table import Table, TableStyleInfo
-from pydantic import ValidationError
 
 from creditbook.core.governance import governance
-from creditbook.core.models import (
-    Action,
-    ConsumptionLine,
-    Currency,
-    Provider,
-    Recovery,
-    Structure,
-    Trigger,
-)
+from creditbook.core.models import Action, Currency, Recovery, StopLossRule, Structure, Trigger
+from creditbook.core.money import cents
 from creditbook.core.playbook import with_escalation
 from creditbook.core.policy import Policy
 from creditbook.core.prices import PriceTable
-from creditbook.core.records import error
-from creditbook.portfolio.register import PALE_RED, highlight_rule
-from creditbook.workbook.file_io import InputError, write_atomic
-from creditbook.workbook.openpyxl_adapter import append_row
+from creditbook.core.records import Text, error
+from creditbook.portfolio.progress import Progress
+from creditbook.portfolio.sources import is_url, redact
+from creditbook.portfolio.usage import WINDOW_DAYS, Options, Reading, Unmapped, Usage, read_usage
+from creditbook.workbook.file_io import InputError
 
 EXIT_ACTION = 3  # monitor: some customer needs an action
 
@@ -53,14 +43,6 @@ class Customer:
     structure: Structure
     high_cost_share: Decimal
     peak_monthly_spend: Decimal
-
-
-@dataclass(frozen=True)
-class Usage:
-    customer: str
-    day: date
-    cost: Decimal
-    high_cost: bool
 
 
 @dataclass(frozen=True)
@@ -115,10 +97,17 @@ class _Rows:
         raise InputError([error((f"{self.path}:{line}:{col}",), zh, en)])
 
     def __iter__(self) -> Iterator[tuple[int, dict[str, str]]]:
-        for raw in self.reader:
-            if None in raw:
-                self.fail(self.reader.line_num, None, "字段多于表头", "more fields than the header")
-            yield self.reader.line_num, {key: (value or "").strip() for key, value in raw.items()}
+        with Progress(self.path.name, self.text.count("\n")) as progress:
+            for raw in self.reader:
+                if None in raw:
+                    self.fail(
+                        self.reader.line_num, None, "字段多于表头", "more fields than the header"
+                    )
+                progress.advance(self.reader.line_num - progress.done)
+                yield (
+                    self.reader.line_num,
+                    {key: (value or "").strip() for key, value in raw.items()},
+                )
 
     def day(self, line: int, row: Mapping[str, str], column: str) -> date:
         value = row.get(column, "")
@@ -145,6 +134,36 @@ class _Rows:
         return amount
 
 
+class _Records(_Rows):
+    """A small table from Parquet or a database, checked like a CSV: errors name the row."""
+
+    def __init__(self, source: str, records: list[dict[str, Any]], required: Sequence[str]) -> None:
+        self.where = redact(source)
+        self.records = records
+        self.columns = list(records[0]) if records else list(required)
+        missing = [name for name in required if name not in self.columns]
+        if missing:
+            self.fail(
+                1, None, f"缺少列 {', '.join(missing)}", f"missing columns {', '.join(missing)}"
+            )
+
+    def fail(self, line: int, column: str | None, zh: str, en: str) -> NoReturn:
+        where = f"{self.where}: row {line}" + (f", {column}" if column else "")
+        raise InputError([error((where,), zh, en)])
+
+    def __iter__(self) -> Iterator[tuple[int, dict[str, str]]]:
+        for number, record in enumerate(self.records, start=1):
+            yield number, {key: _text(value) for key, value in record.items()}
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, date):
+        return value.isoformat()
+    return str(value).strip()
+
+
 def _lookup(customers: Sequence[Customer]) -> dict[str, Customer]:
     keys: dict[str, Customer] = {}
     for customer in customers:
@@ -154,75 +173,69 @@ def _lookup(customers: Sequence[Customer]) -> dict[str, Customer]:
     return keys
 
 
-def read_usage(
-    path: Path,
-    customers: Sequence[Customer],
-    policy: Policy,
-    prices: PriceTable,
-    *,
-    customer_column: str = "customer",
-    provider: str | None = None,
-) -> list[Usage]:
-    """Usage rows: cost in the customer's currency, or tokens priced by the price table."""
-    rows = _Rows(path, [customer_column, "date"])
-    if "cost" not in rows.columns and "input_mtok" not in rows.columns:
-        rows.fail(
-            1,
-            None,
-            "需要 cost 列或 input_mtok/output_mtok 列",
-            "needs a cost column or input_mtok/output_mtok",
-        )
-    known = _lookup(customers)
-    usage = []
+def read_customer_map(path: Path, customers: Sequence[Customer]) -> dict[str, Customer]:
+    """`key,credit_code` rows: the gateway's customer field → the register's customer."""
+    rows = _Rows(path, ["key", "credit_code"])
+    by_code = {c.credit_code.strip().casefold(): c for c in customers if c.credit_code}
+    keys: dict[str, Customer] = {}
     for line, row in rows:
-        customer = known.get(row[customer_column].casefold())
+        customer = by_code.get(row["credit_code"].casefold())
         if customer is None:
             rows.fail(
                 line,
-                customer_column,
-                f"登记册中没有客户 {row[customer_column]!r}",
-                f"no customer {row[customer_column]!r} in the register",
+                "credit_code",
+                f"登记册中没有信用代码 {row['credit_code']!r}",
+                f"no credit code {row['credit_code']!r} in the register",
             )
-        day = rows.day(line, row, "date")
-        name = row.get("provider") or provider or "other"
-        try:
-            priced_provider = Provider(name)
-        except ValueError:
-            rows.fail(line, "provider", f"未知供应商 {name!r}", f"unknown provider {name!r}")
-        stated = bool(row.get("cost"))
-        try:
-            used: ConsumptionLine | None = ConsumptionLine(
-                provider=priced_provider,
-                model=row.get("model", ""),
-                input_mtok_month=0 if stated else rows.number(line, row, "input_mtok"),
-                output_mtok_month=0 if stated else rows.number(line, row, "output_mtok"),
-            )
-        except ValidationError:  # no model name, or volumes no price table line could hold
-            used = None
-        price = None if used is None else prices.row_for(used, peak_only=policy.pricing.peak_only)
-        if stated:
-            cost = rows.number(line, row, "cost")
-        elif used is None or price is None:
-            rows.fail(
-                line,
-                "model",
-                f"价格表中没有模型 {row.get('model')!r}",
-                f"model {row.get('model')!r} is not in the price table",
-            )
-        else:
-            cost = policy.from_base(
-                policy.to_base(price.monthly_cost(used), price.currency), customer.currency
-            )
-        usage.append(
-            Usage(customer.name, day, cost, price is not None and price.cost_class == "high")
-        )
-    return usage
+        keys[row["key"].casefold()] = customer
+    return keys
 
 
-def read_receivables(path: Path, customers: Sequence[Customer]) -> list[Invoice]:
+def usage_keys(customers: Sequence[Customer], mapping: Path | None) -> dict[str, Customer]:
+    """With a map, its keys; without one, credit codes and customer names match directly."""
+    return _lookup(customers) if mapping is None else read_customer_map(mapping, customers)
+
+
+# One day's spend in the customer's currency, in exact minor units (cents).
+DailySpend = tuple[date, int]
+SERIES_DAYS = 37  # the daily series: 30 days shown, and the 7 days before the first one
+SINCE_DAYS = 30  # how far back `since` looks
+# The days the usage comes back one by one: the daily series, and the 30-day figures of every day
+# the walk back for `since` assesses (the earliest, as-of − 29, looks back to as-of − 58).
+DAILY_DAYS = max(SERIES_DAYS, SINCE_DAYS - 1 + WINDOW_DAYS)
+
+
+def window_start(invoices: Sequence[Invoice], as_of: date) -> date:
+    """The first day the usage must come back day by day: DAILY_DAYS before as-of, or the day
+    after a customer's last invoice as of the earliest day `since` looks at, when that is earlier
+    (usage since the last invoice is then a sum of days, on every day assessed)."""
+    earliest = as_of - timedelta(days=SINCE_DAYS - 1)
+    last: dict[str, date] = {}
+    for invoice in invoices:
+        if invoice.issue <= earliest:
+            last[invoice.customer] = max(invoice.issue, last.get(invoice.customer, invoice.issue))
+    first = as_of - timedelta(days=DAILY_DAYS - 1)
+    return min([first, *(day + timedelta(days=1) for day in last.values())])
+
+
+def read_receivables(
+    source: Path | str,
+    customers: Sequence[Customer],
+    mapping: Mapping[str, Customer] | None = None,
+    *,
+    table: str | None = None,
+) -> list[Invoice]:
+    """Invoices from a CSV (located errors: file:line:column), a Parquet file or a table."""
     columns = ("invoice", "customer", "issue_date", "due_date", "paid_date", "amount")
-    rows = _Rows(path, columns)
-    known = _lookup(customers)
+    known = {**_lookup(customers), **(mapping or {})}
+    text = str(source)
+    if is_url(text) or Path(text).suffix.lower() in (".parquet", ".pq", ".json"):
+        from creditbook.portfolio.usage import read_table_rows
+
+        records = read_table_rows(text, table)
+        rows: _Rows = _Records(text, records, columns)
+    else:
+        rows = _Rows(Path(text), columns)
     invoices = []
     for line, row in rows:
         customer = known.get(row["customer"].casefold())
@@ -248,6 +261,8 @@ class Fired:
     actions: tuple[Action, ...] = ()
     escalation: tuple[Action, ...] = ()
     recovery: tuple[Recovery, ...] = ()
+    description: Text | None = None  # a downgrade trigger's rule in words, its threshold filled in
+    since: date | None = None  # the first day of the run of days up to as-of on which it fired
 
 
 @dataclass(frozen=True)
@@ -255,6 +270,10 @@ class Health:
     customer: Customer
     metrics: dict[str, Decimal | int | None]
     fired: list[Fired] = field(default_factory=list)
+    # the spend of each day from as-of − (SERIES_DAYS − 1) to as-of, in date order; a day without
+    # usage may be left out
+    daily: tuple[DailySpend, ...] = ()
+    keys: tuple[str, ...] = ()  # the usage keys (gateway users, tokens) that named this customer
 
     @property
     def actions(self) -> tuple[Action, ...]:
@@ -345,7 +364,9 @@ def assess_customer(
     invoices: Sequence[Invoice],
     policy: Policy,
     as_of: date,
+    steps: Sequence[StopLossRule] | None = None,
 ) -> Health:
+    """`steps`: the policy's stop-loss playbook with its escalation, when already worked out."""
     metrics = _metrics(customer, usage, invoices, as_of)
     health = Health(customer, metrics)
     if customer.structure is not Structure.PREPAID:  # a prepaid line has no downgrade triggers
@@ -362,8 +383,18 @@ def assess_customer(
             if value is not None and (
                 value >= rule.threshold if inclusive else value > rule.threshold
             ):
-                health.fired.append(Fired("downgrade", rule.id, rule.threshold, Decimal(value)))
-    for step in with_escalation(policy.stop_loss, policy.final_escalation):
+                health.fired.append(
+                    Fired(
+                        "downgrade",
+                        rule.id,
+                        rule.threshold,
+                        Decimal(value),
+                        description=rule.description,
+                    )
+                )
+    if steps is None:
+        steps = with_escalation(policy.stop_loss, policy.final_escalation)
+    for step in steps:
         value = metrics[STOP_LOSS_METRICS[step.trigger]]
         if value is not None and value >= step.threshold:
             health.fired.append(
@@ -380,6 +411,36 @@ def assess_customer(
     return health
 
 
+def daily_series(usage: Sequence[Usage], as_of: date) -> tuple[DailySpend, ...]:
+    """Each day's spend over the SERIES_DAYS up to as-of, summed exactly, then to the cent."""
+    days: dict[date, Decimal] = {}
+    for item in usage:
+        if 0 <= (as_of - item.day).days < SERIES_DAYS:
+            days[item.day] = days.get(item.day, Decimal(0)) + item.cost
+    return tuple((day, int(cents(days[day]) * 100)) for day in sorted(days))
+
+
+def with_since(health: Health, history: Callable[[date], Health], as_of: date) -> Health:
+    """Each fired item with the first day of its run up to as-of (at most SINCE_DAYS back):
+    `history(day)` is the customer assessed as of that day."""
+    firing = {(item.kind, item.id, item.threshold): as_of for item in health.fired}
+    open_runs = set(firing)
+    for back in range(1, SINCE_DAYS):
+        if not open_runs:
+            break
+        day = as_of - timedelta(days=back)
+        fired_then = {(item.kind, item.id, item.threshold) for item in history(day).fired}
+        for run in list(open_runs):
+            if run in fired_then:
+                firing[run] = day
+            else:
+                open_runs.discard(run)
+    fired = [
+        replace(item, since=firing[(item.kind, item.id, item.threshold)]) for item in health.fired
+    ]
+    return replace(health, fired=fired)
+
+
 def monitor(
     customers: Sequence[Customer],
     usage: Sequence[Usage],
@@ -387,16 +448,54 @@ def monitor(
     policy: Policy,
     as_of: date,
 ) -> list[Health]:
-    return [
-        assess_customer(
-            customer,
-            [item for item in usage if item.customer == customer.name],
-            [item for item in invoices if item.customer == customer.name],
-            policy,
-            as_of,
-        )
-        for customer in customers
-    ]
+    used: dict[str, list[Usage]] = {}
+    for item in usage:
+        used.setdefault(item.customer, []).append(item)
+    billed: dict[str, list[Invoice]] = {}
+    for invoice in invoices:
+        billed.setdefault(invoice.customer, []).append(invoice)
+    steps = with_escalation(policy.stop_loss, policy.final_escalation)  # the same for everyone
+    # The usage comes from the engine already summed per key, day and cost class, so the walk back
+    # for `since` assesses the customer on those few rows a day.
+    results = []
+    for customer in customers:
+        mine, bills = used.get(customer.name, []), billed.get(customer.name, [])
+
+        def history(
+            day: date,
+            who: Customer = customer,
+            mine: list[Usage] = mine,
+            bills: list[Invoice] = bills,
+        ) -> Health:
+            return assess_customer(who, mine, bills, policy, day, steps)
+
+        health = with_since(history(as_of), history, as_of)
+        keys = tuple(sorted({item.key for item in mine if item.key}))
+        results.append(replace(health, daily=daily_series(mine, as_of), keys=keys))
+    return results
+
+
+def read_book(
+    usage_source: str,
+    receivables: Path | str,
+    customers: Sequence[Customer],
+    policy: Policy,
+    prices: PriceTable,
+    as_of: date,
+    options: Options,
+    *,
+    mapping: Path | None = None,
+    receivables_table: str | None = None,
+) -> tuple[Reading, list[Invoice]]:
+    """Receivables first (they set how far back usage must come day by day), then the usage,
+    aggregated where it lives."""
+    keys = usage_keys(customers, mapping)
+    invoices = read_receivables(
+        receivables, customers, keys if mapping else None, table=receivables_table
+    )
+    start = window_start(invoices, as_of)
+    reading = read_usage(usage_source, customers, keys, policy, prices, as_of, start, options)
+    return reading, invoices
 
 
 def _json_number(value: Decimal | int | None) -> float | int | None:
@@ -434,105 +533,23 @@ def health_json(health: Health) -> dict[str, Any]:
     }
 
 
-def monitor_json(results: Sequence[Health], as_of: date) -> str:
+def unmapped_json(item: Unmapped) -> dict[str, Any]:
+    return {
+        "key": item.key,
+        "rows": item.rows,
+        "amount": float(item.amount),
+        "amount_30d": float(item.amount_30d),
+        "currency": item.currency or None,
+        "input_mtok": float(item.input_mtok),
+        "output_mtok": float(item.output_mtok),
+    }
+
+
+def monitor_json(results: Sequence[Health], as_of: date, unmapped: Sequence[Unmapped] = ()) -> str:
     payload = {
         "as_of": as_of.isoformat(),
         "action_needed": any(health.action_needed for health in results),
         "customers": [health_json(health) for health in results],
+        "unmapped_usage": [unmapped_json(item) for item in unmapped],
     }
     return json.dumps(payload, ensure_ascii=False, indent=2)
-
-
-MONITOR_COLUMNS: tuple[tuple[str, Callable[[dict[str, Any]], Any], str | None], ...] = (
-    ("customer", lambda r: r["customer"], None),
-    ("credit_code", lambda r: r["credit_code"], None),
-    ("currency", lambda r: r["currency"], None),
-    ("approved_limit", lambda r: r["approved_limit"], "#,##0.00"),
-    ("used", lambda r: r["metrics"]["used"], "#,##0.00"),
-    ("utilisation", lambda r: r["metrics"]["utilisation"], "0.0%"),
-    ("daily_spend", lambda r: r["metrics"]["daily_spend"], "#,##0.00"),
-    ("trailing_7d_average", lambda r: r["metrics"]["trailing_7d_average"], "#,##0.00"),
-    ("spend_vs_average", lambda r: r["metrics"]["spend_vs_average"], "0.00"),
-    ("high_cost_share", lambda r: r["metrics"]["high_cost_share"], "0.0%"),
-    ("application_high_cost_share", lambda r: r["metrics"]["application_high_cost_share"], "0.0%"),
-    ("overdue_streak", lambda r: r["metrics"]["overdue_streak"], None),
-    ("max_days_past_due", lambda r: r["metrics"]["max_days_past_due"], None),
-    ("downgrade_triggers", lambda r: ", ".join(t["id"] for t in r["downgrade_triggers"]), None),
-    (
-        "stop_loss",
-        lambda r: ", ".join(f"{s['trigger']} ≥ {s['threshold']:g}" for s in r["stop_loss"]),
-        None,
-    ),
-    ("actions", lambda r: ", ".join(r["actions"]), None),
-    ("escalation", lambda r: ", ".join(r["escalation"]), None),
-    ("recovery", lambda r: ", ".join(r["recovery"]), None),
-    ("action_needed", lambda r: r["action_needed"], None),
-)
-
-
-def monitor_xlsx(results: Sequence[Health], as_of: date) -> bytes:
-    wb = Workbook()
-    ws = wb.active
-    assert ws is not None
-    ws.title = "Monitor"
-    ws.append([name for name, _, _ in MONITOR_COLUMNS])
-    for health in results:
-        record = health_json(health)
-        append_row(ws, [value(record) for _, value, _ in MONITOR_COLUMNS])
-    last_row = max(len(results) + 1, 2)
-    for index, (name, _, number_format) in enumerate(MONITOR_COLUMNS, start=1):
-        letter = get_column_letter(index)
-        ws.column_dimensions[letter].width = (
-            36 if name in ("customer", "actions", "stop_loss") else 14
-        )
-        if number_format:
-            for (cell,) in ws.iter_rows(min_row=2, min_col=index, max_col=index):
-                cell.number_format = number_format
-    last_col = get_column_letter(len(MONITOR_COLUMNS))
-    table = Table(displayName="Monitor", ref=f"A1:{last_col}{last_row}")
-    table.tableStyleInfo = TableStyleInfo(name="TableStyleMedium2", showRowStripes=True)
-    ws.add_table(table)
-    needed = get_column_letter(len(MONITOR_COLUMNS))
-    ws.conditional_formatting.add(
-        f"A2:{last_col}{last_row}",
-        highlight_rule(f"${needed}2=TRUE", PatternFill("solid", bgColor=PALE_RED), None),
-    )
-    ws.freeze_panes = "B2"
-    ws.cell(len(results) + 3, 1, f"截至 As of {as_of.isoformat()}")
-    buffer = io.BytesIO()
-    wb.save(buffer)
-    return buffer.getvalue()
-
-
-def monitor_rows(results: Sequence[Health]) -> list[tuple[str, ...]]:
-    """A plain-text table: one line per customer, what fired and what to do."""
-    rows: list[tuple[str, ...]] = [
-        ("customer", "utilisation", "spend ÷ 7d avg", "overdue streak", "fired", "actions")
-    ]
-    for health in results:
-        metrics = health.metrics
-        utilisation, spike = metrics["utilisation"], metrics["spend_vs_average"]
-        rows.append(
-            (
-                health.customer.name,
-                "—" if utilisation is None else f"{float(utilisation):.0%}",
-                "—" if spike is None else f"{float(spike):.2f}",
-                str(metrics["overdue_streak"]),
-                ", ".join(f"{item.id}≥{float(item.threshold):g}" for item in health.fired) or "—",
-                ", ".join(action.value for action in health.actions) or "—",
-            )
-        )
-    return rows
-
-
-def write_monitor(results: Sequence[Health], as_of: date, path: Path) -> None:
-    """Write by extension: .xlsx or .json."""
-    suffix = path.suffix.lower()
-    if suffix == ".json":
-        write_atomic(path, monitor_json(results, as_of).encode("utf-8"))
-    elif suffix == ".xlsx":
-        write_atomic(path, monitor_xlsx(results, as_of))
-    else:
-        raise InputError(
-            [error((str(path),), "输出须为 .xlsx 或 .json", "the output must be .xlsx or .json")]
-        )

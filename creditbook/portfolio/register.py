@@ -7,11 +7,12 @@
 from __future__ import annotations
 
 import io
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
+from itertools import repeat
 from pathlib import Path
 from typing import Any
 
@@ -28,14 +29,19 @@ from openpyxl.worksheet.table import Table, TableStyleInfo
 from openpyxl.worksheet.worksheet import Worksheet
 from pydantic import ValidationError
 
+from creditbook.core.assess import assess
 from creditbook.core.models import (
     Application,
     Currency,
+    Decision,
 )
+from creditbook.core.plain_text import render_issues
 from creditbook.core.policy import Policy
 from creditbook.core.prices import PriceTable
 from creditbook.core.records import error
 from creditbook.core.spend import spend_of
+from creditbook.core.validation import parse_application
+from creditbook.portfolio.tables import read_rows
 from creditbook.workbook.cells import CellValue
 from creditbook.workbook.file_io import InputError, write_atomic
 from creditbook.workbook.flatten import unflatten
@@ -81,6 +87,7 @@ MONEY_COLUMNS = {
     "peak_monthly_spend",
 }
 OVERDUE, DUE_SOON = "overdue", "due_14d"
+TABLE_ROW = "table_row"  # verify_status of a row evaluated from an application table
 AMBER, PALE_RED = "FFC000", "F8CBAD"
 PARQUET_ZH = "Parquet 需要 pyarrow：pip install 'creditbook[parquet]'"
 PARQUET_EN = "Parquet needs pyarrow: pip install 'creditbook[parquet]'"
@@ -223,6 +230,102 @@ def build_register(
             row["verify_status"], row["policy_status"] = status, kind
             row["verify_failing"] = status != "unchanged" or kind != "official"
     return pd.DataFrame(rows, columns=list(REGISTER_COLUMNS))
+
+
+def decision_row(
+    where: str,
+    decision: Decision,
+    app: Application,
+    policy: Policy,
+    prices: PriceTable,
+    as_of: date,
+) -> dict[str, Any]:
+    """A register row for an application evaluated from a table row (no workbook to verify)."""
+    spend = spend_of(app, policy, prices)
+    limit, unsecured = decision.approved_limit, decision.exposure.unsecured_exposure
+    days, review = _review(decision.next_review_date, as_of)
+    return {
+        "customer": decision.customer_name,
+        "credit_code": decision.credit_code,
+        "decision": decision.decision.value,
+        "tier": decision.tier,
+        "approved_limit": float(limit),
+        "currency": decision.currency.value,
+        "approved_limit_base": float(policy.to_base(limit, decision.currency)),
+        "structure": decision.structure.value,
+        "required_deposit": float(decision.required_deposit),
+        "unsecured_exposure": float(unsecured),
+        "unsecured_exposure_base": float(policy.to_base(unsecured, decision.currency)),
+        "high_cost_share": float(spend.high_cost_share),
+        "peak_monthly_spend": float(spend.peak),
+        "next_review_date": decision.next_review_date,
+        "days_to_review": days,
+        "review": review,
+        "status": "evaluated",
+        "verify_status": TABLE_ROW,
+        "policy_status": "official",  # evaluated now, under the official policy
+        "verify_failing": False,
+        "file": where,
+    }
+
+
+TABLE_CHUNK = 500  # table rows evaluated per task when several processes share the work
+
+Outcome = tuple[str, dict[str, Any] | None, str]  # where, register row or None, why not
+
+
+def _evaluate_rows(
+    rows: list[tuple[str, dict[str, Any]]], policy: Policy, prices: PriceTable, as_of: date
+) -> list[Outcome]:
+    evaluated_at = datetime.combine(as_of, time(), UTC)
+    outcomes: list[Outcome] = []
+    for where, raw in rows:
+        result = assess(raw, policy, prices, evaluated_at=evaluated_at)
+        if result.decision is None:
+            outcomes.append((where, None, render_issues(result.issues, "en")))
+            continue
+        app, _ = parse_application(raw)
+        assert app is not None  # assess decided on it
+        outcomes.append(
+            (where, decision_row(where, result.decision, app, policy, prices, as_of), "")
+        )
+    return outcomes
+
+
+def _chunks(tables: Sequence[Path]) -> Iterator[list[tuple[str, dict[str, Any]]]]:
+    chunk: list[tuple[str, dict[str, Any]]] = []
+    for table in tables:
+        for line, raw in read_rows(table):
+            chunk.append((f"{table}:{line}", raw))
+            if len(chunk) == TABLE_CHUNK:
+                yield chunk
+                chunk = []
+    if chunk:
+        yield chunk
+
+
+def table_register(
+    tables: Sequence[Path], policy: Policy, prices: PriceTable, as_of: date, *, jobs: int = 1
+) -> tuple[pd.DataFrame, list[tuple[str, str]]]:
+    """One row per valid application in the tables, each evaluated under `policy` by the
+    engine (in `jobs` processes); the rows that hold no valid application, and why."""
+    outcomes: Iterable[list[Outcome]]
+    if jobs > 1:
+        with ProcessPoolExecutor(jobs) as pool:
+            outcomes = list(
+                pool.map(
+                    _evaluate_rows, _chunks(tables), repeat(policy), repeat(prices), repeat(as_of)
+                )
+            )
+    else:
+        outcomes = (_evaluate_rows(chunk, policy, prices, as_of) for chunk in _chunks(tables))
+    rows, skipped = [], []
+    for where, row, why in (outcome for chunk in outcomes for outcome in chunk):
+        if row is None:
+            skipped.append((where, why))
+        else:
+            rows.append(row)
+    return pd.DataFrame(rows, columns=list(REGISTER_COLUMNS)), skipped
 
 
 @dataclass(frozen=True)

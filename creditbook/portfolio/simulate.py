@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import io
 import tomllib
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
@@ -35,6 +35,7 @@ from creditbook.core.records import error
 from creditbook.data import default_prices
 from creditbook.portfolio.columns import Unsupported
 from creditbook.portfolio.frames import facts_frame, fx_rate
+from creditbook.portfolio.tables import is_table, read_rows
 from creditbook.portfolio.vectorised import DIFF_COLUMNS, WORKBOOK_SUFFIXES, differs, evaluate_frame
 from creditbook.workbook.decide import application_of, policy_from_rows
 from creditbook.workbook.evaluate import inputs_of
@@ -68,13 +69,41 @@ def _application(path: Path, official: Policy) -> tuple[Application | None, Pric
     return app, inputs.prices or default_prices(), render_issues(issues, "en")
 
 
+def _table_applications(
+    table: Path, official: Policy
+) -> Iterator[tuple[str, Application | None, str]]:
+    """(where, application or None, why) per row of an application table (priced by the
+    shipped price table, as an application JSON is)."""
+    for line, raw in read_rows(table):
+        app, issues = parse_and_validate(raw, official, default_prices())
+        yield f"{table}:{line}", app, render_issues(issues, "en")
+
+
 def read_portfolio(folders: Sequence[Path], official: Policy) -> Portfolio:
-    """Every application JSON and workbook under the folders, read once."""
+    """Every application JSON and workbook under the folders, and every row of the application
+    tables (.parquet, .csv) named among them, read once."""
     apps: list[tuple[Application, PriceTable]] = []
-    files, skipped = [], []
+    files: list[str] = []
+    skipped: list[tuple[Path, str]] = []
     for folder in folders:
+        if is_table(folder):
+            for where, app, why in _table_applications(folder, official):
+                if app is None:
+                    skipped.append((Path(where), why))
+                    continue
+                apps.append((app, default_prices()))
+                files.append(where)
+            continue
         if not folder.is_dir():
-            raise InputError([error((str(folder),), "不是文件夹", "not a folder")])
+            raise InputError(
+                [
+                    error(
+                        (str(folder),),
+                        "不是文件夹，也不是申请表（.parquet、.csv）",
+                        "not a folder, nor an application table (.parquet, .csv)",
+                    )
+                ]
+            )
         for path in sorted(folder.rglob("*")):
             suffix = path.suffix.lower()
             if path.name.startswith(("~$", ".")) or suffix not in (".json", *WORKBOOK_SUFFIXES):

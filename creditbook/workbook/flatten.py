@@ -27,7 +27,8 @@ def flatten(value: Any, path: str = "") -> Iterator[tuple[str, Scalar]]:
         yield path, value
 
 
-def _steps(path: str) -> list[str | int]:
+def path_steps(path: str) -> list[str | int]:
+    """`a[0].b` → ["a", 0, "b"]."""
     return [int(index) if index else key for key, index in STEP.findall(path)]
 
 
@@ -35,7 +36,7 @@ def unflatten(rows: Iterable[tuple[str, Any]]) -> Any:
     """The inverse of flatten; raises ValueError naming a path that does not fit."""
     root: dict[str, Any] = {}
     for path, value in rows:
-        steps = _steps(path)
+        steps = path_steps(path)
         if (
             not steps
             or "".join(f"[{s}]" if isinstance(s, int) else f".{s}" for s in steps).lstrip(".")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 import random
 import shutil
@@ -9,11 +10,14 @@ import subprocess
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from enum import Enum
+from functools import cache
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 import yaml
 from cli_run import run_creditbook
@@ -31,6 +35,7 @@ from creditbook.portfolio.columns import Unsupported
 from creditbook.portfolio.frames import facts_frame, spend_frame
 from creditbook.portfolio.simulate import read_portfolio, simulate
 from creditbook.portfolio.vectorised import decision_figures, evaluate_frame
+from creditbook.workbook.flatten import flatten
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE_WORKBOOKS = ROOT / "workbook" / "examples"
@@ -217,7 +222,10 @@ def other_fx() -> Policy:
             "rounding.limit_unit": {"CNY": Decimal(500), "USD": Decimal(50)},
             "structures.payment_terms": [60, 30, 0],
             "new_customer.min_paid_invoices": 4,
-            "increase.materials": {"bank_statements": Decimal("1.1"), "added_guarantee": Decimal(3)},
+            "increase.materials": {
+                "bank_statements": Decimal("1.1"),
+                "added_guarantee": Decimal(3),
+            },
         }
     )
 
@@ -280,18 +288,80 @@ def engine_rows(apps: list[Application], policy: Policy) -> list[tuple[Any, ...]
 # --------------------------------------------------------------------- exactness
 
 
+def table_rows(apps: list[Application]) -> list[dict[str, Any]]:
+    """Each application as one table row: its fields flattened, Python values kept (Decimal,
+    int, date, text); an empty list is an empty cell (the field's default)."""
+    return [
+        {path: value for path, value in flatten(app.model_dump(mode="python")) if value != "[]"}
+        for app in apps
+    ]
+
+
+def write_parquet(apps: list[Application], path: Path) -> Path:
+    """Typed columns: amounts and ratios decimal128, counts int64, dates date32, labels text."""
+    rows = table_rows(apps)
+    names = sorted({name for row in rows for name in row})
+    table = pa.table({name: pa.array([row.get(name) for row in rows]) for name in names})
+    kinds = {str(table.schema.field(name).type).split("(")[0] for name in names}
+    assert {"decimal128", "int64", "date32[day]", "string"} <= kinds
+    pq.write_table(table, path)
+    return path
+
+
+def write_csv_table(apps: list[Application], path: Path) -> Path:
+    rows = table_rows(apps)
+    names = sorted({name for row in rows for name in row})
+
+    def shown(value: Any) -> str:
+        if value is None:
+            return ""
+        if isinstance(value, bool):
+            return "true" if value else "false"
+        return str(value.value if isinstance(value, Enum) else value)
+
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(names)
+        writer.writerows([shown(row.get(name)) for name in names] for row in rows)
+    return path
+
+
+@pytest.fixture(scope="module")
+def tables(sample: list[Application], tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    folder = tmp_path_factory.mktemp("tables")
+    return {
+        "parquet": write_parquet(sample, folder / "book.parquet"),
+        "csv": write_csv_table(sample, folder / "book.csv"),
+    }
+
+
+@cache
+def engine_figures(name: str, apps: tuple[Application, ...]) -> list[tuple[Any, ...]]:
+    return engine_rows(list(apps), POLICIES[name]())
+
+
+@pytest.mark.parametrize("source", ["objects", "parquet", "csv"])
 @pytest.mark.parametrize("name", POLICIES)
 def test_vectorised_path_gives_exactly_the_engine_figures(
-    sample: list[Application], name: str
+    sample: list[Application], tables: dict[str, Path], name: str, source: str
 ) -> None:
+    """The applications as objects, or read back from a Parquet or CSV table, give the
+    engine's figures under every policy."""
     policy = POLICIES[name]()
-    facts, lines = facts_frame([(app, default_prices()) for app in sample], policy)
+    apps = sample
+    if source != "objects":
+        portfolio = read_portfolio([tables[source]], default_policy())
+        assert portfolio.skipped == []
+        apps = [app for app, _ in portfolio.apps]
+        assert apps == sample  # every field read back exactly
+        assert portfolio.files[:2] == [f"{tables[source]}:2", f"{tables[source]}:3"]
+    facts, lines = facts_frame([(app, default_prices()) for app in apps], policy)
     frame = evaluate_frame(facts, lines, policy)
     vectorised = [tuple(row) for row in frame[list(FIGURES)].itertuples(index=False)]
     vectorised = [
         tuple(v.item() if isinstance(v, np.generic) else v for v in r) for r in vectorised
     ]
-    assert vectorised == engine_rows(sample, policy)
+    assert vectorised == engine_figures(name, tuple(sample))
     assert frame["tier"].nunique() >= 4
     # most kinds of decision are met under each policy
     assert frame["decision"].nunique() >= (4 if name == "default" else 3)
