@@ -24,15 +24,13 @@ from creditbook.core.records import Issue, Lang, error
 from creditbook.data import default_policy, example_applications, example_workbooks
 from creditbook.portfolio.sources import ENGINES
 from creditbook.portfolio.usage import FORMATS, QUOTA_PER_USD
-from creditbook.workbook.annex_file import write_annex_file
 from creditbook.workbook.batch import (
     FileResult,
     Job,
     run_jobs,
     terminal_progress,
 )
-from creditbook.workbook.doctor import diagnose
-from creditbook.workbook.evaluate import export_application, new_workbook
+from creditbook.workbook.evaluate import export_application
 from creditbook.workbook.file_io import (
     InputError,
     read_application_json,
@@ -41,8 +39,6 @@ from creditbook.workbook.file_io import (
     write_atomic,
 )
 from creditbook.workbook.session import evaluator, officials
-from creditbook.workbook.verify import as_json, render, verify_file
-from creditbook.workbook.xlsm.build import build_workbook, reproducible
 
 EXIT_OK, EXIT_FAILURE, EXIT_INPUT = 0, 1, 2
 
@@ -262,6 +258,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_build_workbook(args: argparse.Namespace) -> int:
+    from creditbook.workbook.new import new_workbook  # openpyxl loads only for the commands
+    from creditbook.workbook.xlsm.build import build_workbook, reproducible  # that make workbooks
+
     policy, prices = default_policy(), read_prices(None)
     write_atomic(args.out, build_workbook(policy, prices))
     print(f"built {args.out}")
@@ -279,6 +278,8 @@ def cmd_build_workbook(args: argparse.Namespace) -> int:
 
 
 def cmd_new(args: argparse.Namespace) -> int:
+    from creditbook.workbook.new import new_workbook  # openpyxl loads only to make a workbook
+
     app = None
     if args.input:
         app, issues = parse_and_validate(
@@ -303,6 +304,8 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 def cmd_doctor(args: argparse.Namespace) -> int:
     """Each check on a line (✓ fine, ✗ to fix, – does not apply); exit 1 when any is to fix."""
+    from creditbook.workbook.doctor import diagnose  # it loads the workbook with openpyxl
+
     checks = diagnose(args.workbook)
     marks = {True: "✓", False: "✗", None: "–"}
     print(
@@ -315,6 +318,8 @@ def cmd_doctor(args: argparse.Namespace) -> int:
 
 def cmd_verify(args: argparse.Namespace) -> int:
     """Evaluated workbooks against their audit snapshot: 0 only when all are unchanged and official."""
+    from creditbook.workbook.verify import as_json, render, verify_file  # evaluate needs none
+
     policies = officials(args.policy_files)
     results = [verify_file(path, policies) for path in args.files]
     if args.json:
@@ -326,6 +331,8 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
 def cmd_annex(args: argparse.Namespace) -> int:
     """The contract annex of an evaluated workbook, as approved, to .pdf or .docx."""
+    from creditbook.workbook.annex_file import write_annex_file  # its documents: annex only
+
     if not write_annex_file(args.file, args.out, args.lang, officials(args.policy_files)):
         print(
             f"{args.out}: LibreOffice (soffice) 未安装，无法生成 PDF；可改为 .docx / "

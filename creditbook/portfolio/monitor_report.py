@@ -44,8 +44,9 @@ from creditbook.portfolio.monitor import (
 from creditbook.portfolio.register import AMBER, CSV_FORMULA_STARTS, PALE_RED, highlight_rule
 from creditbook.portfolio.usage import Unmapped
 from creditbook.workbook.file_io import InputError, write_atomic
-from creditbook.workbook.openpyxl_adapter import FORMULA_STARTS, append_row
+from creditbook.workbook.openpyxl_adapter import append_row
 from creditbook.workbook.xlsm.named_styles import register_styles
+from creditbook.workbook.xlsm.sheetml import FORMULA_STARTS
 
 SUMMARY_SHEET, DETAIL_SHEET, UNMAPPED_SHEET = "Summary", "Monitor", "Unmapped"
 CHART_DAYS = 30  # days on a customer's sheet; the series holds 7 more for the first average

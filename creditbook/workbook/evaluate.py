@@ -1,50 +1,21 @@
-"""Application workbooks as files: create, read back, and evaluate into an approval."""
+"""Application workbooks as files: read back, and evaluate into an approval (without openpyxl;
+new workbooks are made in `creditbook.workbook.new`)."""
 
 from __future__ import annotations
 
-import io
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from openpyxl.workbook.workbook import Workbook
-
 from creditbook.core.models import Application, Decision
 from creditbook.core.policy import Policy
 from creditbook.core.records import Issue, Lang
-from creditbook.data import default_policy, default_prices
-from creditbook.workbook.cells import sheet_values_of
+from creditbook.data import default_policy
 from creditbook.workbook.decide import WorkbookInputs, application_of, decide
 from creditbook.workbook.layout import ANNEX_SHEET, APPROVAL_SHEET, AUDIT_SHEET
-from creditbook.workbook.openpyxl_adapter import from_bytes, write_sheet_values
 from creditbook.workbook.package_reader import read_file
 from creditbook.workbook.package_writer import Editor
-from creditbook.workbook.xlsm.build import build_workbook, template_bytes
-
-
-def _save(wb: Workbook) -> bytes:
-    buffer = io.BytesIO()
-    wb.save(buffer)
-    return buffer.getvalue()
-
-
-def new_workbook(
-    app: Application | None, template: bytes | None = None, lang: Lang = "both"
-) -> bytes:
-    """The template, filled with the application when one is given (its VBA and ribbon kept).
-
-    In both languages the shipped template is used; in one, a template built in that language."""
-    if template is None:
-        both = lang == "both"
-        template = (
-            template_bytes() if both else build_workbook(default_policy(), default_prices(), lang)
-        )
-    if app is None:
-        return template
-    wb = from_bytes(template)
-    write_sheet_values(wb, sheet_values_of(app, lang))
-    return _save(wb)
 
 
 def inputs_of(path: Path) -> WorkbookInputs:
@@ -54,7 +25,6 @@ def inputs_of(path: Path) -> WorkbookInputs:
 
 def export_application(path: Path) -> tuple[Application | None, list[Issue]]:
     return application_of(inputs_of(path), default_policy())
-
 
 
 @dataclass(frozen=True)

@@ -26,8 +26,7 @@ from creditbook.workbook.layout import (
     Table,
 )
 from creditbook.workbook.package_reader import last_row
-
-FORMULA_STARTS = ("=", "+", "-", "@")
+from creditbook.workbook.xlsm.sheetml import FORMULA_STARTS
 
 
 def table_span(ws: Worksheet, table: Table) -> tuple[int, int]:

@@ -14,17 +14,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from functools import cached_property, lru_cache
 from pathlib import Path
-from typing import Any, Protocol, TypeVar
-
-from openpyxl.formula.translate import Translator
-from openpyxl.styles.numbers import builtin_format_code, is_date_format, is_timedelta_format
-from openpyxl.utils.cell import coordinate_to_tuple, range_boundaries
-from openpyxl.utils.datetime import (
-    CALENDAR_MAC_1904,
-    CALENDAR_WINDOWS_1900,
-    from_excel,
-    from_ISO8601,
-)
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from creditbook.core.records import Issue, error, warning
 from creditbook.workbook.approval import SNAPSHOT_COLUMN
@@ -58,6 +48,20 @@ from creditbook.workbook.xlsm.opc import (
     TABLE_REL,
     Package,
 )
+from creditbook.workbook.xlsm.sheetml import (
+    BUILTIN_FORMATS,
+    MAC_EPOCH,
+    WINDOWS_EPOCH,
+    cell_position,
+    from_iso,
+    from_serial,
+    is_date_format,
+    is_duration_format,
+    range_bounds,
+)
+
+if TYPE_CHECKING:
+    from openpyxl.formula.translate import Translator
 
 NS = f"{{{MAIN_NS}}}"
 ROW, CELL, VALUE, FORMULA, INLINE = f"{NS}row", f"{NS}c", f"{NS}v", f"{NS}f", f"{NS}is"
@@ -146,10 +150,10 @@ def _date_styles(styles: bytes) -> tuple[frozenset[int], frozenset[int]]:
         }
         for index, xf in enumerate(root.iterfind(f"{NS}cellXfs/{NS}xf")):
             number = int(xf.get("numFmtId", "0"))
-            code = custom[number] if number in custom else builtin_format_code(number)
+            code = custom[number] if number in custom else BUILTIN_FORMATS.get(number)
             if is_date_format(code):
                 dates.add(index)
-            if is_timedelta_format(code):
+            if is_duration_format(code):
                 durations.add(index)
     return frozenset(dates), frozenset(durations)
 
@@ -195,7 +199,7 @@ def _parse(data: bytes, strings: bytes, only: tuple[str, ...] = ()) -> _Parsed:
                 int(element.get("s") or 0) if element.get("t", "n") == "n" else 0,
             )
             if coordinate:
-                row, column_number = coordinate_to_tuple(coordinate)
+                row, column_number = cell_position(coordinate)
                 cells[row, column_number] = raw
             else:
                 column_number += 1
@@ -208,7 +212,7 @@ def _parse(data: bytes, strings: bytes, only: tuple[str, ...] = ()) -> _Parsed:
             unplaced, column_number = [], 0
             element.clear()
         elif tag == MERGE:
-            left, top, right, bottom = range_boundaries(element.get("ref", ""))
+            left, top, right, bottom = range_bounds(element.get("ref", ""))
             merged.append((left or 1, top or 1, right or 1, bottom or 1))
     return _Parsed(
         cells,
@@ -240,7 +244,7 @@ def _value(element: ET.Element, strings: bytes) -> CellValue:
     if kind == "b":
         return bool(int(value))
     if kind == "d":
-        shown: Any = from_ISO8601(value)  # type: ignore[no-untyped-call]
+        shown: Any = from_iso(value)  # a time or duration too, as openpyxl reads them
         return shown  # type: ignore[no-any-return]
     return value  # "str" (a formula's text result), "e" (an error)
 
@@ -259,7 +263,7 @@ class Book:
         root = ET.fromstring(self.package.read(self.package.workbook))
         properties = root.find(f"{NS}workbookPr")
         date1904 = properties is not None and properties.get("date1904") in ("1", "true")
-        self.epoch = CALENDAR_MAC_1904 if date1904 else CALENDAR_WINDOWS_1900
+        self.epoch = MAC_EPOCH if date1904 else WINDOWS_EPOCH
         self.dates, self.durations = _date_styles(self._part(STYLES_REL))
         self._strings = self._part(SHARED_STRINGS_REL)
 
@@ -335,7 +339,8 @@ class Book:
         if raw.style not in self.dates or raw.value is None:
             return raw.value
         try:
-            date: Any = from_excel(raw.value, self.epoch, timedelta=raw.style in self.durations)
+            serial: Any = raw.value  # a number: only numbers wear a format
+            date: Any = from_serial(serial, self.epoch, duration=raw.style in self.durations)
             return date  # type: ignore[no-any-return]
         except (OverflowError, ValueError):
             return "#VALUE!"
@@ -369,6 +374,10 @@ def _formula(element: ET.Element, coordinate: str, shared: dict[str, Translator]
             translated: str = shared[index].translate_formula(coordinate)
             return translated
         if value != "=":
+            # openpyxl's Translator, imported here only: a shared formula's dependents are rare in
+            # the cells we read, and importing openpyxl anywhere loads all of it (and numpy)
+            from openpyxl.formula.translate import Translator
+
             shared[index] = Translator(value, coordinate)
     return value
 
@@ -404,7 +413,7 @@ def _table_span(ws: SheetCells, table: Table) -> tuple[int, int]:
     if table.name in ws.tables:
         ref = ws.tables[table.name]
         try:
-            last = max(range_boundaries(ref)[3] or 0, table.first_data_row)
+            last = max(range_bounds(ref)[3] or 0, table.first_data_row)
         except (TypeError, ValueError):
             raise refused(
                 ws.title,
@@ -423,7 +432,7 @@ def read_sheet_values(book: Book) -> dict[str, SheetValues]:
             continue
         read = SheetValues()
         if sheet.form:
-            column = coordinate_to_tuple(sheet.form.cell(sheet.form.fields[0].key))[1]
+            column = cell_position(sheet.form.cell(sheet.form.fields[0].key))[1]
             ws.max_row = max(ws.max_row, sheet.form.last_row)  # as openpyxl, once it read them
             read.form = [
                 book.read(ws, *(ws.anchor(row, column) or (row, column)))
@@ -482,7 +491,7 @@ def read_price_rows(book: Book) -> list[dict[str, CellValue]] | None:
 
     def read() -> list[dict[str, CellValue]]:
         assert ws is not None
-        left, top, right, bottom = range_boundaries(ws.tables[PRICES_TABLE])
+        left, top, right, bottom = range_bounds(ws.tables[PRICES_TABLE])
         first = top or 1
         last = last_row(ws, first, bottom or ws.max_row, f"{PRICES_SHEET}!{PRICES_TABLE}")
         return price_rows(list(book.rows(ws, first, last, left or 1, right or ws.max_column)))
@@ -493,7 +502,7 @@ def read_price_rows(book: Book) -> list[dict[str, CellValue]] | None:
 def read_language(book: Book) -> CellValue:
     """The config sheet's language cell (None when the workbook has no config sheet)."""
     ws = book.sheet(CONF_SHEET)
-    return None if ws is None else book.read(ws, *coordinate_to_tuple(LANGUAGE_CELL))
+    return None if ws is None else book.read(ws, *cell_position(LANGUAGE_CELL))
 
 
 def read_inputs(book: Book) -> WorkbookInputs:

@@ -20,11 +20,6 @@ from datetime import date, datetime, time
 from decimal import Decimal
 from xml.sax.saxutils import escape, quoteattr
 
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
-from openpyxl.utils.cell import column_index_from_string
-from openpyxl.utils.datetime import to_excel
-from openpyxl.utils.exceptions import IllegalCharacterError
-
 from creditbook.workbook.approval import FIRST_COLUMN, SNAPSHOT_COLUMN, Plan
 from creditbook.workbook.cells import CellValue
 from creditbook.workbook.layout import (
@@ -33,7 +28,6 @@ from creditbook.workbook.layout import (
     AUDIT_HEADER_ROW,
     column_letter,
 )
-from creditbook.workbook.openpyxl_adapter import FORMULA_STARTS
 from creditbook.workbook.package_reader import Book
 from creditbook.workbook.xlsm import spans
 from creditbook.workbook.xlsm.opc import (
@@ -42,6 +36,13 @@ from creditbook.workbook.xlsm.opc import (
     STYLES_REL,
     WORKSHEET_REL,
     WORKSHEET_TYPE,
+)
+from creditbook.workbook.xlsm.sheetml import (
+    FORMULA_STARTS,
+    ILLEGAL_CHARACTERS,
+    IllegalCharacterError,
+    column_index,
+    to_serial,
 )
 from creditbook.workbook.xlsm.stylesheet import StyleSheet
 
@@ -146,7 +147,7 @@ class Editor:
         if value is None or value == "":  # an empty text is a blank cell, as Excel stores it
             return f'<{p}c r="{ref}"{s}/>'.encode()
         if isinstance(value, str):
-            if ILLEGAL_CHARACTERS_RE.search(value):  # as openpyxl refuses them
+            if ILLEGAL_CHARACTERS.search(value):  # as openpyxl refuses them
                 raise IllegalCharacterError(f"{value} cannot be used in worksheets.")
             value = value[:MAX_TEXT]
             space = ' xml:space="preserve"' if value != value.strip() else ""
@@ -155,7 +156,7 @@ class Editor:
         if isinstance(value, bool):
             return f'<{p}c r="{ref}"{s} t="b"><{p}v>{int(value)}</{p}v></{p}c>'.encode()
         if isinstance(value, date | time):
-            number: float | int | Decimal = to_excel(value, self.epoch)  # type: ignore[no-untyped-call]
+            number: float | int | Decimal = to_serial(value, self.epoch)
         else:
             number = value
         if isinstance(number, float) and not math.isfinite(number):
@@ -446,7 +447,7 @@ def _extended(ref: str, row: int, column: int) -> str:
         return ref
     left, top = match[1], int(match[2])
     right, bottom = match[3] or match[1], int(match[4] or match[2])
-    if column_index_from_string(right) < column:
+    if column_index(right) < column:
         right = column_letter(column)
     return f"{left}{top}:{right}{max(bottom, row)}"
 

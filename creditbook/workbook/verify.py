@@ -16,8 +16,6 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal
 
-from openpyxl.utils.cell import coordinate_from_string
-
 from creditbook.core.fingerprint import audit_hashes
 from creditbook.core.policy import Policy
 from creditbook.core.records import Issue, Lang, Text, format_path, text
@@ -28,6 +26,7 @@ from creditbook.workbook.file_io import InputError
 from creditbook.workbook.flatten import EMPTY_LIST, EMPTY_MAP, flatten
 from creditbook.workbook.layout import INPUT_SHEETS, POLICY_SHEET
 from creditbook.workbook.package_reader import read_file, read_snapshot
+from creditbook.workbook.xlsm.sheetml import cell_position
 
 Status = Literal["unchanged", "changed", "never_evaluated", "unreadable"]
 PolicyKind = Literal["official", "edited", "unknown"]
@@ -205,7 +204,7 @@ def _cell_map(assembled: Assembled) -> dict[str, str]:
                 (path, cell) for path, cell in assembled.cells.items() if path[:-1] == table.block
             ]
             for path, cell in rows:
-                row = coordinate_from_string(cell.partition("!")[2])[1]
+                row = cell_position(cell.partition("!")[2])[0]
                 for position, column in enumerate(table.columns):
                     if column.member is not None:
                         key = f"{format_path((*path, column.key))}={column.member.value}"

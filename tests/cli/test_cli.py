@@ -464,15 +464,17 @@ def test_piped_output_is_utf8_whatever_the_locale(tmp_path: Path) -> None:
     assert json.loads(run.stdout.decode("utf-8"))["customer_name"] == "笑脸 😀 Co."
 
 
-def test_evaluating_loads_no_dataframe_library(tmp_path: Path) -> None:
-    """pandas and pyarrow are for the portfolio commands; a single evaluation never waits for
-    them (issue: 'creditbook evaluate one.xlsm' took 3× an openpyxl load + save)."""
+def test_evaluating_loads_no_dataframe_library_nor_openpyxl(tmp_path: Path) -> None:
+    """pandas, pyarrow and numpy are for the portfolio commands, openpyxl for making workbooks;
+    a single evaluation never waits for them (issue 12: 'creditbook evaluate one.xlsm' took 3×,
+    then 2× an openpyxl load + save)."""
     workbook = Path(__file__).parents[2] / "workbook" / "examples" / "listed_company.xlsm"
     script = (
         "import sys\n"
         "from creditbook.cli import main\n"
         f"code = main(['evaluate', {str(workbook)!r}, '--out', {str(tmp_path)!r}])\n"
-        "print('LOADED', sorted(m for m in ('pandas', 'pyarrow') if m in sys.modules), code)\n"
+        "heavy = ('pandas', 'pyarrow', 'numpy', 'openpyxl')\n"
+        "print('LOADED', sorted({m.split('.')[0] for m in sys.modules} & set(heavy)), code)\n"
     )
     run = subprocess.run(
         [sys.executable, "-c", script], capture_output=True, text=True, encoding="utf-8"

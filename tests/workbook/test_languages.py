@@ -31,7 +31,7 @@ from creditbook.data import default_policy, default_prices, example_applications
 from creditbook.excel import check_book, evaluate_book
 from creditbook.workbook import xlwings_adapter
 from creditbook.workbook.cells import SheetValues, sheet_values_of
-from creditbook.workbook.evaluate import evaluate_workbook, new_workbook
+from creditbook.workbook.evaluate import evaluate_workbook
 from creditbook.workbook.layout import (
     CONF_SHEET,
     INPUT_SHEETS,
@@ -43,6 +43,7 @@ from creditbook.workbook.layout import (
     PROFILE,
     Field,
 )
+from creditbook.workbook.new import new_workbook
 from creditbook.workbook.openpyxl_adapter import from_bytes, write_sheet_values
 from creditbook.workbook.package_reader import read_file
 from creditbook.workbook.xlsm.template import dropdown_options

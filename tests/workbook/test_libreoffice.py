@@ -18,7 +18,7 @@ from lo import convert, needs_soffice
 
 from creditbook.core.labels import shown
 from creditbook.core.models import Application
-from creditbook.workbook.evaluate import evaluate_workbook, export_application, new_workbook
+from creditbook.workbook.evaluate import evaluate_workbook, export_application
 from creditbook.workbook.layout import (
     APPROVAL_SHEET,
     AUDIT_SHEET,
@@ -28,6 +28,7 @@ from creditbook.workbook.layout import (
     PROFILE,
     STOP_LOSS,
 )
+from creditbook.workbook.new import new_workbook
 from creditbook.workbook.session import officials
 from creditbook.workbook.verify import verify_file
 from creditbook.workbook.xlsm.template import LIVE_CHECK_HINT, LIVE_CHECKS

@@ -97,3 +97,16 @@ def test_libreoffice_saves_read_the_same(evaluated: list[Path], tmp_path: Path) 
             converted = convert_all(converted, "xlsx", back, tmp_path / "profiles")
         for path in converted:
             _both(path)
+
+
+def test_a_shared_formulas_dependents_read_as_their_own_formulas() -> None:
+    """The one place the reader still asks openpyxl (its Translator, imported there only)."""
+    ns = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+    sheet = (
+        f'<worksheet xmlns="{ns}"><sheetData><row r="2">'
+        '<c r="C2"><f t="shared" ref="C2:C3" si="0">A2*B2</f><v>6</v></c></row><row r="3">'
+        '<c r="C3"><f t="shared" si="0"/><v>12</v></c></row></sheetData></worksheet>'
+    ).encode()
+    cells = package_reader._parse(sheet, b"").cells
+    assert (cells[2, 3].formula, cells[2, 3].value) == ("=A2*B2", 6)
+    assert (cells[3, 3].formula, cells[3, 3].value) == ("=A3*B3", 12)

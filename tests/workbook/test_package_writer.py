@@ -13,12 +13,13 @@ from pathlib import Path
 import openpyxl
 import pytest
 from lo import convert, needs_soffice
-from openpyxl.utils.exceptions import IllegalCharacterError
+from openpyxl.utils.exceptions import IllegalCharacterError as OpenpyxlRefuses
 
 from creditbook.workbook.approval import Cell, Line, Plan
 from creditbook.workbook.package_reader import Book
 from creditbook.workbook.package_writer import Editor
 from creditbook.workbook.xlsm.opc import Package
+from creditbook.workbook.xlsm.sheetml import IllegalCharacterError
 
 ROOT = Path(__file__).resolve().parents[2]
 LISTED = ROOT / "workbook" / "examples" / "listed_company.xlsm"
@@ -120,7 +121,7 @@ def test_text_a_worksheet_cannot_hold_is_refused_as_openpyxl_refuses_it() -> Non
     bad = Plan(lines=[Line((Cell("bell \x07"),), False, 18)])
     with pytest.raises(IllegalCharacterError):
         editor.write_plan(ANNEX, bad)
-    with pytest.raises(IllegalCharacterError):
+    with pytest.raises(OpenpyxlRefuses):
         openpyxl.Workbook().active["A1"] = "bell \x07"
 
 

@@ -19,7 +19,7 @@ from creditbook.core.models import Application
 from creditbook.core.policy import Policy
 from creditbook.data import default_policy, default_prices
 from creditbook.workbook.cells import sheet_values_of
-from creditbook.workbook.evaluate import export_application, new_workbook
+from creditbook.workbook.evaluate import export_application
 from creditbook.workbook.flatten import unflatten
 from creditbook.workbook.layout import (
     APPROVAL_SHEET,
@@ -31,6 +31,7 @@ from creditbook.workbook.layout import (
     SHEETS,
     UDF_MODULE,
 )
+from creditbook.workbook.new import new_workbook
 from creditbook.workbook.openpyxl_adapter import write_sheet_values
 from creditbook.workbook.xlsm.build import build_workbook, reproducible
 

@@ -12,11 +12,10 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from xml.sax.saxutils import quoteattr
 
-from openpyxl.styles.numbers import BUILTIN_FORMATS_REVERSE
-
 from creditbook.workbook.styles import BORDER_COLOR, FONT, FORMATS, Format
 from creditbook.workbook.xlsm import spans
 from creditbook.workbook.xlsm.opc import MAIN_NS
+from creditbook.workbook.xlsm.sheetml import BUILTIN_IDS
 
 # styleSheet children in schema order (ECMA-376 Part 1, CT_Stylesheet)
 ORDER = (
@@ -146,8 +145,8 @@ class StyleSheet:
     def number_format(self, code: str | None) -> int | None:
         if code is None:
             return None
-        if code in BUILTIN_FORMATS_REVERSE:
-            return int(BUILTIN_FORMATS_REVERSE[code])
+        if code in BUILTIN_IDS:
+            return BUILTIN_IDS[code]
         if code not in self.formats:
             used = [FIRST_CUSTOM_FORMAT - 1, *self.formats.values()]
             self.formats[code] = max(used) + 1
