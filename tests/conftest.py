@@ -1,4 +1,5 @@
-"""Shared fixtures: the shipped policy and prices, a fixed clock, and one sound application.
+"""Shared fixtures: the shipped policy and prices, a fixed clock, one sound application, and the
+database servers and Spark session the portfolio tests read from.
 
 Hypothesis profiles: `default` (every test run, CI included), `report` (scripts/reliability.py)
 and `fuzz` (a long campaign: `HYPOTHESIS_PROFILE=fuzz python -m pytest tests/core/test_fuzz.py`, see
@@ -9,12 +10,13 @@ from __future__ import annotations
 
 import copy
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 from hypothesis import settings
+from servers import MySQL, Postgres, mysql_server, postgres_cluster, spark_session
 
 from creditbook.core.assess import Assessment, assess
 from creditbook.core.models import Decision
@@ -106,3 +108,22 @@ def decide(assess_raw: Callable[[Any], Assessment]) -> Callable[[Any], Decision]
         return result.decision
 
     return run
+
+
+# Servers the portfolio tests read from, each started once per run (here, not in a conftest of
+# their own: test modules import this one as `conftest`).
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[Postgres]:
+    with postgres_cluster() as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def spark() -> Any:
+    return spark_session()
+
+
+@pytest.fixture(scope="session")
+def mysql() -> Iterator[MySQL]:
+    with mysql_server() as server:
+        yield server

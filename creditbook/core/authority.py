@@ -5,7 +5,6 @@ from __future__ import annotations
 from decimal import Decimal
 
 from creditbook.core.conditions import Facts, matches
-from creditbook.core.labels import label
 from creditbook.core.models import Approver, Role
 from creditbook.core.money import money
 from creditbook.core.policy import Policy
@@ -46,7 +45,3 @@ def approvals_of(policy: Policy, facts: Facts, limit_base: Decimal) -> tuple[App
         if role in reasons
     )
 
-
-def signers(approvers: tuple[Approver, ...]) -> Text:
-    names = [label(a.role) for a in approvers]
-    return text("、".join(n.zh for n in names), ", ".join(n.en for n in names))

@@ -133,10 +133,6 @@ def display(value: StrEnum, lang: Lang = "both") -> str:
     return shown(LABELS[value], lang)
 
 
-def country_label(code: str) -> Text:
-    """A country's name; a code not in the table is shown as the code."""
-    return COUNTRIES.get(code, text(code, code))
-
 
 def country(code: str) -> Text:
     """A country code as people read it: 新加坡（SG） / Singapore (SG)."""

@@ -113,11 +113,6 @@ def _converter(accepted: frozenset[str]) -> Convert:
     return convert
 
 
-def cell_value(path: str, value: Any) -> Any:
-    """One cell of the column `path` as the application JSON would hold it."""
-    return _converter(_leaf_types().get(_pattern(path_steps(path)), frozenset()))(value)
-
-
 @dataclass(frozen=True)
 class _Column:
     steps: tuple[str | int, ...]

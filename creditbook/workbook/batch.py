@@ -166,13 +166,6 @@ def terminal_progress(done: int, total: int, result: FileResult) -> None:
     sys.stderr.flush()
 
 
-def approval_pdf(workbook: Path, out_dir: Path) -> Path | None:
-    """The Approval sheet rendered by LibreOffice, when it is installed (None otherwise)."""
-    return sheet_pdfs(workbook, {APPROVAL_SHEET: out_dir / f"{workbook.stem}.pdf"}).get(
-        APPROVAL_SHEET
-    )
-
-
 def document_pdfs(workbook: Path, out_dir: Path) -> dict[str, Path]:
     """NAME.pdf (the Approval sheet) and NAME.annex.pdf (the Annex sheet, when the workbook has
     one), in one LibreOffice run; empty when LibreOffice is not installed."""

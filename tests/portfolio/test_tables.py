@@ -19,8 +19,8 @@ from cli_run import ROOT, run_creditbook
 from creditbook.cli import main
 from creditbook.data import default_policy, default_prices, example_applications
 from creditbook.portfolio.simulate import read_portfolio
-from creditbook.portfolio.tables import cell_value
-from creditbook.workbook.flatten import flatten
+from creditbook.portfolio.tables import _converter, _leaf_types, _pattern
+from creditbook.workbook.flatten import flatten, path_steps
 
 AS_OF = "2026-12-20"
 FIGURES = [
@@ -97,6 +97,11 @@ def register_of(*sources: Path, out: Path) -> pd.DataFrame:
     result = run_creditbook("register", *sources, "-o", out, "--as-of", AS_OF, "--no-verify")
     assert result.returncode == 0, result.stderr
     return pd.read_csv(out, dtype={"credit_code": str})
+
+
+def cell_value(path: str, value: Any) -> Any:
+    """One cell of the column `path` as the application JSON would hold it."""
+    return _converter(_leaf_types().get(_pattern(path_steps(path)), frozenset()))(value)
 
 
 def test_register_from_parquet_and_csv_repeats_the_workbooks_figures(
