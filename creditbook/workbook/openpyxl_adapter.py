@@ -9,13 +9,11 @@ from typing import cast
 
 from openpyxl import load_workbook
 from openpyxl.cell.cell import Cell, MergedCell
-from openpyxl.utils.cell import range_boundaries
 from openpyxl.workbook.workbook import Workbook
 from openpyxl.worksheet.worksheet import Worksheet
 
 from creditbook.core.records import Lang
 from creditbook.workbook.cells import CellValue, SheetValues
-from creditbook.workbook.file_io import refused
 from creditbook.workbook.layout import (
     CONF_SHEET,
     INPUT_SHEETS,
@@ -25,30 +23,17 @@ from creditbook.workbook.layout import (
     InputSheet,
     Table,
 )
-from creditbook.workbook.package_reader import last_row
+from creditbook.workbook.package_reader import table_span
 from creditbook.workbook.xlsm.sheetml import FORMULA_STARTS
 
 
-def table_span(ws: Worksheet, table: Table) -> tuple[int, int]:
-    """First and last data row of an Excel table as it is now (finance may have extended it)."""
-    last = table.header_row + table.capacity
-    if table.name in ws.tables:
-        ref = ws.tables[table.name].ref
-        try:
-            last = max(range_boundaries(ref)[3] or 0, table.first_data_row)
-        except (TypeError, ValueError):
-            raise refused(
-                ws.title,
-                f"表 {table.name} 的范围 {ref!r} 不是单元格区域",
-                f"table {table.name}'s range {ref!r} is not a cell range",
-            ) from None
-    place = f"{ws.title}!{table.letter(0)}{table.header_row} {table.name}"
-    return table.first_data_row, last_row(ws, table.first_data_row, last, place)
+def _table_span(ws: Worksheet, table: Table) -> tuple[int, int]:
+    return table_span(ws, table, ws.tables[table.name].ref if table.name in ws.tables else None)
 
 
 def table_rows(ws: Worksheet, table: Table) -> list[tuple[int, list[CellValue]]]:
     """Data rows of an Excel table, from its header to its last row with cells."""
-    first, last = table_span(ws, table)
+    first, last = _table_span(ws, table)
     width = len(table.columns)
     rows = ws.iter_rows(
         min_row=first,

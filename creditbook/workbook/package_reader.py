@@ -408,10 +408,11 @@ def last_row(ws: Rows, first: int, last: int, place: str) -> int:
     return last
 
 
-def _table_span(ws: SheetCells, table: Table) -> tuple[int, int]:
+def table_span(ws: Rows, table: Table, ref: str | None) -> tuple[int, int]:
+    """First and last data row of an Excel table as it is now (finance may have extended it):
+    `ref` is the range the sheet gives the table, None when it has none (both readers)."""
     last = table.header_row + table.capacity
-    if table.name in ws.tables:
-        ref = ws.tables[table.name]
+    if ref is not None:
         try:
             last = max(range_bounds(ref)[3] or 0, table.first_data_row)
         except (TypeError, ValueError):
@@ -439,7 +440,7 @@ def read_sheet_values(book: Book) -> dict[str, SheetValues]:
                 for row in range(sheet.form.first_row, sheet.form.last_row + 1)
             ]
         for table in sheet.tables:
-            first, last = _table_span(ws, table)
+            first, last = table_span(ws, table, ws.tables.get(table.name))
             right = table.first_column + len(table.columns) - 1
             rows = book.rows(ws, first, last, table.first_column, right)
             read.tables[table.name] = [(first + n, row) for n, row in enumerate(rows)]

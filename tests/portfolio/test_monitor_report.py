@@ -23,6 +23,7 @@ import pytest
 from cli_run import ROOT, run_creditbook
 from lo import convert, needs_soffice
 from openpyxl.chart import LineChart
+from usage_csv import daily, write_csv
 
 from creditbook.cli import main
 from creditbook.core.models import Currency, Structure
@@ -38,18 +39,6 @@ HANGZHOU_NAME = "杭州云栖智能客服有限公司"
 USAGE_HEADER = "customer,date,provider,model,cost,input_mtok,output_mtok"
 AR_HEADER = "invoice,customer,issue_date,due_date,paid_date,amount"
 
-
-def daily(customer: str, amounts: list[str], last: date = AS_OF) -> list[str]:
-    first = last - timedelta(days=len(amounts) - 1)
-    return [
-        f"{customer},{first + timedelta(days=i)},openai,gpt-5.4-mini,{amount},,"
-        for i, amount in enumerate(amounts)
-    ]
-
-
-def write_csv(path: Path, header: str, rows: list[str]) -> Path:
-    path.write_text("\n".join([header, *rows]) + "\n", encoding="utf-8")
-    return path
 
 
 @pytest.fixture(scope="module")
@@ -71,10 +60,10 @@ def inputs(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     usage = write_csv(
         folder / "usage.csv",
         USAGE_HEADER,
-        daily(HANGZHOU, ["1500"] * 40)  # 10 days unbilled (15,000) + the unpaid 46,000
-        + daily(LISTED, ["1000.10"] * 39 + ["2500"])  # 2.5 × the 7-day average today
-        + daily(UNIVERSITY, ["1000"] * 39 + ["3500"])  # 3.5 ×
-        + daily(STATE_OWNED, ["2000"] * 40)  # steady: nothing fires
+        daily(HANGZHOU, ["1500"] * 40, AS_OF)  # 10 days unbilled (15,000) + the unpaid 46,000
+        + daily(LISTED, ["1000.10"] * 39 + ["2500"], AS_OF)  # 2.5 × the 7-day average today
+        + daily(UNIVERSITY, ["1000"] * 39 + ["3500"], AS_OF)  # 3.5 ×
+        + daily(STATE_OWNED, ["2000"] * 40, AS_OF)  # steady: nothing fires
         + ["Lumen Analytics Pte. Ltd.,2026-12-19,anthropic,claude-sonnet-5.5,,10,2"],
     )
     receivables = write_csv(

@@ -16,6 +16,7 @@ import openpyxl
 import pandas as pd
 import pytest
 from lo import convert, needs_soffice
+from usage_csv import daily, write_csv
 
 from creditbook.cli import main
 from creditbook.core.models import Currency
@@ -251,19 +252,6 @@ UNIVERSITY, STATE_OWNED = "123100004250061179", "91110000710935732K"
 USAGE_HEADER = "customer,date,provider,model,cost,input_mtok,output_mtok"
 AR_HEADER = "invoice,customer,issue_date,due_date,paid_date,amount"
 
-
-def daily(customer: str, amounts: list[float], last: date) -> list[str]:
-    """One usage row a day, the last amount on `last`."""
-    first = last - timedelta(days=len(amounts) - 1)
-    return [
-        f"{customer},{first + timedelta(days=i)},openai,gpt-5.4-mini,{amount},,"
-        for i, amount in enumerate(amounts)
-    ]
-
-
-def write_csv(path: Path, header: str, rows: list[str]) -> Path:
-    path.write_text("\n".join([header, *rows]) + "\n", encoding="utf-8")
-    return path
 
 
 def run_monitor(

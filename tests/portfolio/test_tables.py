@@ -18,30 +18,13 @@ from cli_run import ROOT, run_creditbook
 
 from creditbook.cli import main
 from creditbook.data import default_policy, default_prices, example_applications
+from creditbook.portfolio.register import REGISTER_COLUMNS
 from creditbook.portfolio.simulate import read_portfolio
 from creditbook.portfolio.tables import _converter, _leaf_types, _pattern
 from creditbook.workbook.flatten import flatten, path_steps
 
 AS_OF = "2026-12-20"
-FIGURES = [
-    "customer",
-    "credit_code",
-    "decision",
-    "tier",
-    "approved_limit",
-    "currency",
-    "approved_limit_base",
-    "structure",
-    "required_deposit",
-    "unsecured_exposure",
-    "unsecured_exposure_base",
-    "high_cost_share",
-    "peak_monthly_spend",
-    "next_review_date",
-    "days_to_review",
-    "review",
-    "status",
-]
+FIGURES = list(REGISTER_COLUMNS[: REGISTER_COLUMNS.index("verify_status")])  # the decision's columns
 
 
 def example_rows() -> list[dict[str, Any]]:
