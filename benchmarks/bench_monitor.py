@@ -167,7 +167,7 @@ def measure(args: argparse.Namespace) -> None:
         reading, invoices = monitor.read_book(
             args.usage, Path(args.receivables), customers, policy, prices, as_of, options
         )
-        results = monitor.monitor(customers, reading.usage, invoices, policy, as_of)
+        results = monitor.monitor(customers, reading.spend, invoices, policy, as_of)
         rows = reading.rows
     seconds = time.perf_counter() - started
     peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss

@@ -417,7 +417,7 @@ def cmd_monitor(args: argparse.Namespace) -> int:
         f"from {reading.source}, {reading.engine}, {time.perf_counter() - started:.1f} s",
         file=sys.stderr,
     )
-    results = monitor.monitor(customers, reading.usage, invoices, policy, as_of)
+    results = monitor.monitor(customers, reading.spend, invoices, policy, as_of)
     if args.out:
         monitor_report.write_monitor(results, as_of, args.out, args.lang, reading.unmapped)
     if args.actions:

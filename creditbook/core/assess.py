@@ -34,7 +34,6 @@ def parse_and_validate(
     return (None if has_errors(issues) else app), issues
 
 
-
 def assess(raw: Any, policy: Policy, prices: PriceTable, *, evaluated_at: datetime) -> Assessment:
     app, issues = parse_and_validate(raw, policy, prices)
     if app is None:

@@ -44,4 +44,3 @@ def approvals_of(policy: Policy, facts: Facts, limit_base: Decimal) -> tuple[App
         for role in Role
         if role in reasons
     )
-

@@ -133,7 +133,6 @@ def display(value: StrEnum, lang: Lang = "both") -> str:
     return shown(LABELS[value], lang)
 
 
-
 def country(code: str) -> Text:
     """A country code as people read it: 新加坡（SG） / Singapore (SG)."""
     name = COUNTRIES.get(code)

@@ -87,8 +87,7 @@ def spend_line(
         )
         tier = TIER_NAMES.get(priced.tier, priced.tier)
         basis = text(
-            f"按价格表 {priced.model} {tier} 档 {prices_text}"
-            f"（{priced.as_of}，{priced.source}）",
+            f"按价格表 {priced.model} {tier} 档 {prices_text}（{priced.as_of}，{priced.source}）",
             f"price table {priced.model} {priced.tier} tier {prices_text} "
             f"(as of {priced.as_of}, {priced.source})",
         )

@@ -140,5 +140,3 @@ def holds(when: Condition, facts: dict[str, Column], size: int) -> Flags:
             else:
                 hit &= _compare(op, column, expected, size)
     return hit
-
-

@@ -307,5 +307,3 @@ def units_of(policy: Policy, amount: Decimal, code: str, unit: int) -> int:
     """Whole rounding units in a base-currency amount shown in `code`, as the engine rounds it."""
     step = Decimal(unit) / 100
     return int(round_down(policy.from_base(amount, Currency(code)), step) / step)
-
-

@@ -21,14 +21,13 @@ import pandas as pd
 
 from creditbook.core.governance import governance
 from creditbook.core.models import Action, Currency, Recovery, StopLossRule, Structure, Trigger
-from creditbook.core.money import cents
 from creditbook.core.playbook import with_escalation
 from creditbook.core.policy import Policy
 from creditbook.core.prices import PriceTable
 from creditbook.core.records import Text, error
 from creditbook.portfolio.progress import Progress
 from creditbook.portfolio.sources import is_url, redact
-from creditbook.portfolio.usage import WINDOW_DAYS, Options, Reading, Unmapped, Usage, read_usage
+from creditbook.portfolio.usage import WINDOW_DAYS, Options, Reading, Spend, Unmapped, read_usage
 from creditbook.workbook.file_io import InputError
 
 EXIT_ACTION = 3  # monitor: some customer needs an action
@@ -303,21 +302,23 @@ def _ratio(part: Decimal, whole: Decimal) -> Decimal | None:
 
 
 def _metrics(
-    customer: Customer, usage: Sequence[Usage], invoices: Sequence[Invoice], as_of: date
+    customer: Customer, spend: Spend | None, invoices: Sequence[Invoice], as_of: date
 ) -> dict[str, Decimal | int | None]:
     issued = [invoice for invoice in invoices if invoice.issue <= as_of]
     last_issue = max((invoice.issue for invoice in issued), default=None)
-    used_rows = [item for item in usage if item.day <= as_of]
-    unbilled = sum(
-        (i.cost for i in used_rows if last_issue is None or i.day > last_issue), Decimal(0)
-    )
+
+    def money(since: date | None, until: date, *, high: bool = False) -> Decimal:
+        return Decimal(0) if spend is None else spend.between(since, until, high=high)
+
+    day = timedelta(days=1)
+    unbilled = money(None if last_issue is None else last_issue + day, as_of)
     unpaid = [i for i in issued if i.paid is None or i.paid > as_of]
     used = unbilled + sum((invoice.amount for invoice in unpaid), Decimal(0))
-    daily = sum((i.cost for i in used_rows if i.day == as_of), Decimal(0))
-    week = sum((i.cost for i in used_rows if 1 <= (as_of - i.day).days <= 7), Decimal(0))
-    month_rows = [i for i in used_rows if (as_of - i.day).days < 30]
-    month = sum((i.cost for i in month_rows), Decimal(0))
-    high = sum((i.cost for i in month_rows if i.high_cost), Decimal(0))
+    daily = money(as_of, as_of)
+    week = money(as_of - 7 * day, as_of - day)
+    month_start = as_of - (WINDOW_DAYS - 1) * day
+    month = money(month_start, as_of)
+    high = money(month_start, as_of, high=True)
     due = sorted((i for i in issued if i.due < as_of), key=lambda i: (i.due, i.issue))
     late = [((i.paid if i.paid and i.paid <= as_of else as_of) - i.due).days for i in due]
     streak = 0
@@ -358,42 +359,46 @@ STOP_LOSS_METRICS: dict[Trigger, str] = {
 }
 
 
+def downgrade_rules(customer: Customer, policy: Policy) -> list[Any]:
+    """The policy's downgrade triggers with this customer's thresholds filled in (none for a
+    prepaid line)."""
+    if customer.structure is Structure.PREPAID:
+        return []
+    values = {
+        "approved_limit": customer.approved_limit,
+        "high_cost_share": customer.high_cost_share,
+        "peak_monthly_spend": customer.peak_monthly_spend,
+        "expected_monthly_spend": Decimal(0),
+        "increase_headroom": Decimal(0),
+    }
+    return list(governance(policy.downgrade_triggers, values, customer.currency))
+
+
 def assess_customer(
     customer: Customer,
-    usage: Sequence[Usage],
+    spend: Spend | None,
     invoices: Sequence[Invoice],
-    policy: Policy,
     as_of: date,
-    steps: Sequence[StopLossRule] | None = None,
+    rules: Sequence[Any],
+    steps: Sequence[StopLossRule],
 ) -> Health:
-    """`steps`: the policy's stop-loss playbook with its escalation, when already worked out."""
-    metrics = _metrics(customer, usage, invoices, as_of)
+    """`rules`: `downgrade_rules` of the customer; `steps`: the policy's stop-loss playbook with
+    its escalation (both the same on every day assessed)."""
+    metrics = _metrics(customer, spend, invoices, as_of)
     health = Health(customer, metrics)
-    if customer.structure is not Structure.PREPAID:  # a prepaid line has no downgrade triggers
-        values = {
-            "approved_limit": customer.approved_limit,
-            "high_cost_share": customer.high_cost_share,
-            "peak_monthly_spend": customer.peak_monthly_spend,
-            "expected_monthly_spend": Decimal(0),
-            "increase_headroom": Decimal(0),
-        }
-        for rule in governance(policy.downgrade_triggers, values, customer.currency):
-            metric, inclusive = DOWNGRADE_METRICS.get(rule.id, ("", False))
-            value = metrics.get(metric)
-            if value is not None and (
-                value >= rule.threshold if inclusive else value > rule.threshold
-            ):
-                health.fired.append(
-                    Fired(
-                        "downgrade",
-                        rule.id,
-                        rule.threshold,
-                        Decimal(value),
-                        description=rule.description,
-                    )
+    for rule in rules:
+        metric, inclusive = DOWNGRADE_METRICS.get(rule.id, ("", False))
+        value = metrics.get(metric)
+        if value is not None and (value >= rule.threshold if inclusive else value > rule.threshold):
+            health.fired.append(
+                Fired(
+                    "downgrade",
+                    rule.id,
+                    rule.threshold,
+                    Decimal(value),
+                    description=rule.description,
                 )
-    if steps is None:
-        steps = with_escalation(policy.stop_loss, policy.final_escalation)
+            )
     for step in steps:
         value = metrics[STOP_LOSS_METRICS[step.trigger]]
         if value is not None and value >= step.threshold:
@@ -411,13 +416,9 @@ def assess_customer(
     return health
 
 
-def daily_series(usage: Sequence[Usage], as_of: date) -> tuple[DailySpend, ...]:
-    """Each day's spend over the SERIES_DAYS up to as-of, summed exactly, then to the cent."""
-    days: dict[date, Decimal] = {}
-    for item in usage:
-        if 0 <= (as_of - item.day).days < SERIES_DAYS:
-            days[item.day] = days.get(item.day, Decimal(0)) + item.cost
-    return tuple((day, int(cents(days[day]) * 100)) for day in sorted(days))
+def daily_series(spend: Spend | None, as_of: date) -> tuple[DailySpend, ...]:
+    """Each day's spend over the SERIES_DAYS up to as-of, in cents (days without spend left out)."""
+    return () if spend is None else tuple(spend.cents(as_of, SERIES_DAYS))
 
 
 def with_since(health: Health, history: Callable[[date], Health], as_of: date) -> Health:
@@ -443,34 +444,37 @@ def with_since(health: Health, history: Callable[[date], Health], as_of: date) -
 
 def monitor(
     customers: Sequence[Customer],
-    usage: Sequence[Usage],
+    spend: Mapping[str, Spend],
     invoices: Sequence[Invoice],
     policy: Policy,
     as_of: date,
 ) -> list[Health]:
-    used: dict[str, list[Usage]] = {}
-    for item in usage:
-        used.setdefault(item.customer, []).append(item)
+    """Each customer assessed as of `as_of`, with since when each fired item has fired: the
+    spend's running totals make every day's figures a few subtractions."""
     billed: dict[str, list[Invoice]] = {}
     for invoice in invoices:
         billed.setdefault(invoice.customer, []).append(invoice)
     steps = with_escalation(policy.stop_loss, policy.final_escalation)  # the same for everyone
-    # The usage comes from the engine already summed per key, day and cost class, so the walk back
-    # for `since` assesses the customer on those few rows a day.
     results = []
+    terms: dict[Customer, list[Any]] = {}  # customers with the same terms share their rules
     for customer in customers:
-        mine, bills = used.get(customer.name, []), billed.get(customer.name, [])
+        mine, bills = spend.get(customer.name), billed.get(customer.name, [])
+        term = replace(customer, name="", credit_code="")
+        rules = terms.get(term)
+        if rules is None:
+            rules = terms[term] = downgrade_rules(customer, policy)
 
         def history(
             day: date,
             who: Customer = customer,
-            mine: list[Usage] = mine,
+            mine: Spend | None = mine,
             bills: list[Invoice] = bills,
+            rules: list[Any] = rules,
         ) -> Health:
-            return assess_customer(who, mine, bills, policy, day, steps)
+            return assess_customer(who, mine, bills, day, rules, steps)
 
         health = with_since(history(as_of), history, as_of)
-        keys = tuple(sorted({item.key for item in mine if item.key}))
+        keys = mine.keys if mine else ()
         results.append(replace(health, daily=daily_series(mine, as_of), keys=keys))
     return results
 

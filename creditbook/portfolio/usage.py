@@ -24,12 +24,14 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal, InvalidOperation
+from itertools import accumulate
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
 from pydantic import ValidationError
 
 from creditbook.core.models import ConsumptionLine, Currency, Provider
+from creditbook.core.money import cents
 from creditbook.core.policy import Policy
 from creditbook.core.prices import PriceTable
 from creditbook.core.records import error
@@ -72,15 +74,92 @@ class Options:
     engine: str = "duckdb"  # for files: duckdb or spark
 
 
-class Usage(NamedTuple):
-    """One aggregate: a customer's spend of one key, day and cost class (a named tuple: a few
-    hundred thousand are made per million usage rows, twice as fast as a frozen dataclass)."""
+@dataclass(frozen=True)
+class Spend:
+    """One customer's usage day by day, as running totals of the engine's integer sums: the money
+    of any run of days is one subtraction, made exact money once (`between`).
 
-    customer: str
-    day: date
-    cost: Decimal
-    high_cost: bool
-    key: str = ""  # the source's value that named the customer (a gateway user, team or token)
+    Index 0 holds every day before `first` (one bucket), index i ≥ 1 the day `first` + i − 1."""
+
+    first: date
+    total: tuple[int, ...]  # total[i]: the units of the days before index i (len = days + 1)
+    high: tuple[int, ...]  # the same, of the high-cost models only
+    num: int  # money in the customer's currency = units × num / den, exactly
+    den: int
+    keys: tuple[str, ...] = ()  # the usage keys (gateway users, tokens) that named this customer
+    # token volumes priced by the price table, running totals in the customer's currency
+    priced: tuple[Decimal, ...] | None = None
+    priced_high: tuple[Decimal, ...] | None = None
+
+    @classmethod
+    def of(
+        cls,
+        first: date,
+        units: Sequence[int],
+        high: Sequence[int],
+        num: int,
+        den: int,
+        keys: Sequence[str] = (),
+        priced: Mapping[int, tuple[Decimal, Decimal]] | None = None,
+    ) -> Spend:
+        """From each day's units (index 0: the days before `first`) and, by index, token-priced
+        (cost, high-cost part)."""
+
+        def running(values: Sequence[Any], zero: Any) -> tuple[Any, ...]:
+            return tuple(accumulate(values, initial=zero))
+
+        days = len(units)
+        costs = high_costs = None
+        if priced:
+            costs = running([priced.get(i, (Decimal(0), Decimal(0)))[0] for i in range(days)], 0)
+            high_costs = running(
+                [priced.get(i, (Decimal(0), Decimal(0)))[1] for i in range(days)], 0
+            )
+        return cls(
+            first,
+            running(units, 0),
+            running(high, 0),
+            num,
+            den,
+            tuple(keys),
+            costs,
+            high_costs,
+        )
+
+    def _span(self, since: date | None, until: date) -> tuple[int, int]:
+        """Indexes lo..hi (hi exclusive) of the days since..until (since None: from the start)."""
+        days = len(self.total) - 1
+        base = self.first - timedelta(days=1)  # the date the bucket of older days stands for
+        lo = 0 if since is None else min(max(0, (since - base).days), days)
+        hi = min(max(0, (until - base).days + 1), days)
+        return lo, max(lo, hi)
+
+    def between(self, since: date | None, until: date, *, high: bool = False) -> Decimal:
+        """The money of the days since..until, both included, in the customer's currency."""
+        lo, hi = self._span(since, until)
+        totals, priced = (self.high, self.priced_high) if high else (self.total, self.priced)
+        money = Decimal((totals[hi] - totals[lo]) * self.num) / self.den
+        return money + (priced[hi] - priced[lo]) if priced else money
+
+    def cents(self, until: date, days: int) -> list[tuple[date, int]]:
+        """The spend of each of the `days` up to `until` in whole minor units (cents, rounded half
+        away from zero); days without spend are left out."""
+        base = self.first - timedelta(days=1)
+        total, num, den, series = self.total, self.num, self.den, []
+        for back in range(days - 1, -1, -1):
+            day = until - timedelta(days=back)
+            index = (day - base).days
+            if not 1 <= index < len(total):  # index 0 is the bucket of older days, not a day
+                continue
+            if self.priced and self.priced[index + 1] != self.priced[index]:
+                series.append((day, int(cents(self.between(day, day)) * 100)))
+                continue
+            value = (total[index + 1] - total[index]) * num * 100
+            if value:
+                whole, rest = divmod(abs(value), den)
+                whole += 2 * rest >= den
+                series.append((day, whole if value > 0 else -whole))
+        return series
 
 
 @dataclass(frozen=True)
@@ -98,7 +177,7 @@ class Unmapped:
 
 @dataclass
 class Reading:
-    usage: list[Usage]
+    spend: dict[str, Spend]  # by customer name; customers without usage are absent
     unmapped: list[Unmapped]
     rows: int
     source: str  # redacted
@@ -467,7 +546,7 @@ def read_usage(
             expression = aggregate(described, as_of, start, high_cost_models(prices))
             label = f"读取用量 reading usage: {opened.shown} ({opened.engine})"
             with Waiting(label, opened.query_share):
-                grouped = _Grouped(opened.backend.to_pyarrow(expression).to_pydict())
+                grouped = opened.backend.to_pyarrow(expression)
         except InputError:
             raise
         except Exception as exc:  # the engine refused the data: its first line, no password
@@ -476,34 +555,30 @@ def read_usage(
                 if located is not None:
                     raise located from None
             raise _refused(exc, source, opened) from None
-        if any(grouped.bad):
+        columns = _columns(grouped)
+        if columns["bad"].any():
             raise _locate_bad(opened) or _fail(
                 opened.shown,
                 "有无法读取的日期或金额（非负数）",
                 "some rows have a date or amount that cannot be read (numbers must be ≥ 0)",
             )
-    return _collect(grouped, described, keys, policy, prices, as_of, start, opened)
+    return _collect(grouped, columns, described, keys, policy, prices, as_of, start, opened)
 
 
-@dataclass(frozen=True)
-class _Grouped:
-    """The aggregation's result as columns (one list each; None where a sum had no rows)."""
+def _columns(grouped: Any) -> dict[str, Any]:
+    """The aggregation's integer sums as numpy arrays (0 where a sum had no rows)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
 
-    columns: dict[str, list[Any]]
-
-    def __getattr__(self, name: str) -> list[int]:
-        try:
-            return [0 if value is None else int(value) for value in self.columns[name]]
-        except KeyError:
-            raise AttributeError(name) from None
-
-    @property
-    def keys(self) -> list[str]:
-        return ["" if value is None else str(value) for value in self.columns["key"]]
+    return {
+        name: pc.fill_null(grouped[name].cast(pa.int64()), 0).to_numpy()
+        for name in ("day", "amount", "high", "tin", "tout", "rows", "bad")
+    }
 
 
 def _collect(
-    grouped: _Grouped,
+    grouped: Any,
+    columns: Mapping[str, Any],
     described: Described,
     keys: Mapping[str, Any],
     policy: Policy,
@@ -512,96 +587,135 @@ def _collect(
     start: date,
     opened: Opened,
 ) -> Reading:
-    """The grouped sums in each customer's currency, as `Usage` per customer, key, day and cost
-    class;
-    keys no customer claims as `Unmapped`. Integer units are added first and made Decimal once
-    per customer, key and day."""
-    last, month_start = _days(as_of), _days(as_of) - WINDOW_DAYS + 1
-    owners: dict[str, Any] = {}  # raw key → customer (or None), looked up once per key
-    units: dict[tuple[str, str, int, bool], int] = {}  # customer, key, day, high-cost
-    priced: dict[tuple[str, str, int, bool], Decimal] = {}
-    by_name: dict[str, Any] = {}
-    strays: dict[str, list[int]] = {}  # rows, units, units in 30 days, input µtok, output µtok
-    rows = 0
-    columns = zip(
-        grouped.keys,
-        grouped.day,
-        grouped.amount,
-        grouped.high,
-        grouped.tin,
-        grouped.tout,
-        grouped.rows,
-        grouped.columns["provider"],
-        grouped.columns["model"],
-        strict=True,
-    )
-    for key, day, amount, high, tin, tout, count, provider, model in columns:
-        if day > last:
-            continue
-        rows += count
-        if key not in owners:
-            owners[key] = keys.get(key.strip().casefold())
-        customer = owners[key]
-        if customer is None:
-            stray = strays.setdefault(key.strip(), [0, 0, 0, 0, 0])
-            stray[0] += count
-            stray[1] += amount
-            stray[2] += amount if day >= month_start else 0
-            stray[3] += tin
-            stray[4] += tout
-            continue
-        by_name[customer.name] = customer
-        for is_high, part in ((False, amount - high), (True, high)):
-            if part:
-                slot = (customer.name, key.strip(), day, is_high)
-                units[slot] = units.get(slot, 0) + part
-        if model or tin or tout:
-            volumes = Decimal(tin) / MICRO, Decimal(tout) / MICRO
-            row = {"provider": provider, "model": model}
-            is_high, cost = _priced(row, *volumes, customer.currency, policy, prices, opened)
-            slot = (customer.name, key.strip(), day, is_high)
-            priced[slot] = priced.get(slot, Decimal(0)) + cost
-    scale = Decimal(described.scale)
-    totals: dict[tuple[str, str, int, bool], Decimal] = {}
-    for slot, value in units.items():
-        customer = by_name[slot[0]]
-        currency = described.currency or customer.currency
-        cost = Decimal(value) / scale
-        if currency != customer.currency:
-            cost = policy.from_base(policy.to_base(cost, currency), customer.currency)
-        totals[slot] = cost
-    for slot, cost in priced.items():
-        totals[slot] = totals.get(slot, Decimal(0)) + cost
-    # the aggregation's days: the bucket of older days (the day before `start`) to as-of
-    dates = {day: EPOCH + timedelta(days=day) for day in range(_days(start) - 1, last + 1)}
-    usage = [
-        Usage(name, dates[day], cost, high, key) for (name, key, day, high), cost in totals.items()
-    ]
-    unit = described.currency.value if described.currency else ""
-    unmapped = [
-        Unmapped(
-            key,
-            count,
-            Decimal(amount) / scale,
-            Decimal(month) / scale,
-            unit,
-            Decimal(tin) / MICRO,
-            Decimal(tout) / MICRO,
+    """The grouped sums as each customer's `Spend` (integer units added per day, columnwise);
+    keys no customer claims as `Unmapped`. Only the rows of token-priced models (generic files
+    with token volumes) are priced one by one."""
+    import numpy as np
+    import pyarrow.compute as pc
+
+    last, base = _days(as_of), _days(start) - 1  # base: the bucket of the days before `start`
+    encoded = pc.dictionary_encode(grouped["key"].combine_chunks())
+    names = ["" if key is None else str(key).strip() for key in encoded.dictionary.to_pylist()]
+    key_of_row = encoded.indices.to_numpy(zero_copy_only=False)
+    owners = [keys.get(name.casefold()) for name in names]
+    customers = list({c.name: c for c in owners if c is not None}.values())
+    slot = {customer.name: index for index, customer in enumerate(customers)}
+    owner_of_key = np.array([-1 if c is None else slot[c.name] for c in owners] or [0], np.int64)
+    day, amount, high = columns["day"], columns["amount"], columns["high"]
+    counted = day <= last  # the bucket of days after as-of is left out
+    owner = owner_of_key[key_of_row]
+    mine = counted & (owner >= 0)
+    days = last - base + 1
+    units = np.zeros((len(customers), days), np.int64)
+    high_units = np.zeros((len(customers), days), np.int64)
+    at = (owner[mine], day[mine] - base)
+    np.add.at(units, at, amount[mine])
+    np.add.at(high_units, at, high[mine])
+    # the usage keys that named each customer
+    pairs = np.unique(owner[mine] * len(names) + key_of_row[mine])
+    named: dict[int, set[str]] = {}
+    for pair in pairs.tolist():
+        customer, key = divmod(pair, len(names))
+        if names[key]:
+            named.setdefault(customer, set()).add(names[key])
+    # token volumes, priced per customer, day and model
+    priced: dict[int, dict[int, tuple[Decimal, Decimal]]] = {}
+    tin, tout = columns["tin"], columns["tout"]
+    models = grouped["model"].to_pylist()
+    providers = grouped["provider"].to_pylist()
+    for row in np.flatnonzero(mine & ((tin + tout) > 0)).tolist():
+        customer = customers[int(owner[row])]
+        volumes = Decimal(int(tin[row])) / MICRO, Decimal(int(tout[row])) / MICRO
+        line = {"provider": providers[row], "model": models[row]}
+        is_high, cost = _priced(line, *volumes, customer.currency, policy, prices, opened)
+        days_priced = priced.setdefault(int(owner[row]), {})
+        index = int(day[row]) - base
+        was, was_high = days_priced.get(index, (Decimal(0), Decimal(0)))
+        days_priced[index] = (was + cost, was_high + (cost if is_high else Decimal(0)))
+    spend = {}
+    for index, customer in enumerate(customers):
+        num, den = _rate(described, customer.currency, policy)
+        spend[customer.name] = Spend.of(
+            start,
+            units[index].tolist(),
+            high_units[index].tolist(),
+            num,
+            den,
+            sorted(named.get(index, ())),
+            priced.get(index),
         )
-        for key, (count, amount, month, tin, tout) in sorted(
-            strays.items(), key=lambda item: (-item[1][1], item[0])
-        )
-    ]
+    unmapped = _unmapped(names, key_of_row, columns, counted & (owner < 0), last, described)
     return Reading(
-        usage,
+        spend,
         unmapped,
-        rows,
+        int(columns["rows"][counted].sum()),
         opened.shown,
         opened.engine,
         described.format,
         described.key_field,
         start,
     )
+
+
+def _rate(described: Described, currency: Currency, policy: Policy) -> tuple[int, int]:
+    """Units of the source to money of `currency`: the exact fraction num / den (through the
+    policy's base currency when the source states another currency)."""
+    num, den = 1, described.scale
+    source = described.currency or currency
+    if source != currency:
+        into_base = policy.to_base(Decimal(1), source).as_integer_ratio()
+        from_base = policy.to_base(Decimal(1), currency).as_integer_ratio()
+        num, den = num * into_base[0] * from_base[1], den * into_base[1] * from_base[0]
+    return num, den
+
+
+def _unmapped(
+    names: Sequence[str],
+    key_of_row: Any,
+    columns: Mapping[str, Any],
+    stray: Any,
+    last: int,
+    described: Described,
+) -> list[Unmapped]:
+    """Usage of keys no customer claims, per key (stripped), the largest amount first."""
+    import numpy as np
+
+    month = stray & (columns["day"] > last - WINDOW_DAYS)
+    figures = (
+        (columns["rows"], stray),
+        (columns["amount"], stray),
+        (columns["amount"], month),
+        (columns["tin"], stray),
+        (columns["tout"], stray),
+    )
+    sums: list[list[int]] = []
+    for values, rows in figures:
+        added = np.zeros(len(names), np.int64)
+        np.add.at(added, key_of_row[rows], values[rows])
+        sums.append(added.tolist())
+    present = np.zeros(len(names), np.bool_)
+    present[key_of_row[stray]] = True
+    totals: dict[str, list[int]] = {}  # rows, units, units in 30 days, input µtok, output µtok
+    for index in np.flatnonzero(present).tolist():
+        entry = totals.setdefault(names[index], [0, 0, 0, 0, 0])
+        for figure, per_key in enumerate(sums):
+            entry[figure] += per_key[index]
+    scale = Decimal(described.scale)
+    unit = described.currency.value if described.currency else ""
+    return [
+        Unmapped(
+            key,
+            count,
+            Decimal(amount) / scale,
+            Decimal(month_amount) / scale,
+            unit,
+            Decimal(tin) / MICRO,
+            Decimal(tout) / MICRO,
+        )
+        for key, (count, amount, month_amount, tin, tout) in sorted(
+            totals.items(), key=lambda item: (-item[1][1], item[0])
+        )
+    ]
 
 
 def _priced(

@@ -133,9 +133,7 @@ def read_application_json(path: Path) -> Any:
             return Decimal(literal)
         except InvalidOperation:  # an exponent beyond ±999,999,999,999,999,999
             shown = literal if len(literal) <= 40 else literal[:37] + "..."
-            raise refused(
-                path, f"数字超出范围：{shown}", f"number out of range: {shown}"
-            ) from None
+            raise refused(path, f"数字超出范围：{shown}", f"number out of range: {shown}") from None
 
     text = _read_text(path)
     try:
@@ -187,7 +185,6 @@ def read_prices(path: Path | None) -> PriceTable:
         ) from None
 
 
-
 def _mode_for(path: Path) -> int:
     """Keep the permissions of the file being replaced; a new file gets the usual 0666 & ~umask."""
     try:
@@ -196,7 +193,6 @@ def _mode_for(path: Path) -> int:
         umask = os.umask(0)
         os.umask(umask)
         return 0o666 & ~umask
-
 
 
 def write_atomic(path: Path, data: bytes) -> None:

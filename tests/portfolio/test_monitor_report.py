@@ -28,7 +28,7 @@ from usage_csv import daily, write_csv
 from creditbook.cli import main
 from creditbook.core.models import Currency, Structure
 from creditbook.data import default_policy
-from creditbook.portfolio.monitor import Customer, Usage, monitor
+from creditbook.portfolio.monitor import Customer, Spend, monitor
 from creditbook.portfolio.monitor_report import actions_csv, sheet_names, write_monitor
 from creditbook.portfolio.progress import Progress, Waiting
 
@@ -38,7 +38,6 @@ UNIVERSITY, STATE_OWNED = "123100004250061179", "91110000710935732K"
 HANGZHOU_NAME = "杭州云栖智能客服有限公司"
 USAGE_HEADER = "customer,date,provider,model,cost,input_mtok,output_mtok"
 AR_HEADER = "invoice,customer,issue_date,due_date,paid_date,amount"
-
 
 
 @pytest.fixture(scope="module")
@@ -432,10 +431,9 @@ def test_a_customer_named_like_a_formula_stays_text_everywhere(tmp_path: Path) -
     customer = Customer(
         name, "", Currency.CNY, Decimal(1000), Structure.MONTHLY_SETTLEMENT, Decimal(0), Decimal(0)
     )
-    usage = [
-        Usage(name, AS_OF - timedelta(days=back), Decimal(300), False, "=key") for back in range(4)
-    ]
-    (health,) = monitor([customer], usage, [], default_policy(), AS_OF)
+    # 300 a day over the four days up to as-of (index 0: the days before the first)
+    spend = Spend.of(AS_OF - timedelta(days=3), [0, 300, 300, 300, 300], [0] * 5, 1, 1, ["=key"])
+    (health,) = monitor([customer], {name: spend}, [], default_policy(), AS_OF)
     assert health.keys == ("=key",) and health.action_needed  # 1,200 used of 1,000
     assert health.daily == tuple((AS_OF - timedelta(days=b), 30000) for b in (3, 2, 1, 0))
     rows = list(csv.reader(io.StringIO(actions_csv([health], "en").decode("utf-8-sig"))))
