@@ -391,6 +391,12 @@ def cmd_monitor(args: argparse.Namespace) -> int:
     policy = _with_fx(policy, args.fx)
     customers = monitor.customers_of(register.read_register(args.register))
     as_of = args.as_of or date.today()
+    given, where = (
+        (args.utc_offset, "--utc-offset")
+        if args.utc_offset
+        else (policy.monitoring.utc_offset, "monitoring.utc_offset")
+    )
+    offset = usage.utc_offset(given, as_of, where)
     options = usage.Options(
         format=args.usage_format,
         table=args.usage_table,
@@ -399,6 +405,7 @@ def cmd_monitor(args: argparse.Namespace) -> int:
         currency=args.usage_currency,
         provider=args.provider,
         engine=args.engine,
+        utc_offset=offset,
     )
     started = time.perf_counter()
     reading, invoices = monitor.read_book(
@@ -414,16 +421,19 @@ def cmd_monitor(args: argparse.Namespace) -> int:
     )
     print(
         f"用量 usage: {reading.rows:,} rows 行, {reading.format} ({reading.key_field}) "
-        f"from {reading.source}, {reading.engine}, {time.perf_counter() - started:.1f} s",
+        f"from {reading.source}, {reading.engine}, {time.perf_counter() - started:.1f} s, "
+        f"日界 days start at UTC{monitor.offset_text(reading.utc_offset)}",
         file=sys.stderr,
     )
     results = monitor.monitor(customers, reading.spend, invoices, policy, as_of)
     if args.out:
-        monitor_report.write_monitor(results, as_of, args.out, args.lang, reading.unmapped)
+        monitor_report.write_monitor(
+            results, as_of, args.out, args.lang, reading.unmapped, reading.utc_offset
+        )
     if args.actions:
         monitor_report.write_actions(results, args.actions, args.lang)
     if args.json:
-        print(monitor.monitor_json(results, as_of, reading.unmapped))
+        print(monitor.monitor_json(results, as_of, reading.unmapped, reading.utc_offset))
     else:
         print(columns(monitor_report.terminal_rows(results, args.lang)))
     if reading.unmapped:
@@ -688,6 +698,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="write a CSV of the playbook actions reached, one row per action, for the gateway",
     )
     monitor.add_argument("--provider", help="provider of usage rows without a provider column")
+    monitor.add_argument(
+        "--utc-offset",
+        help="where the day starts: +08:00, -05:30 or a time zone such as Asia/Shanghai "
+        "(default: the policy's monitoring.utc_offset, +00:00 as shipped)",
+    )
     official_policies(monitor)
     common(monitor)
     monitor.set_defaults(run=cmd_monitor)

@@ -212,6 +212,18 @@ class Pricing(Frozen):
     spend_tolerance: Annotated[Ratio, Field(le=1)] = Decimal("0.25")
 
 
+UTC_OFFSET_PATTERN = r"^[+-](0[0-9]|1[0-4]):[0-5][0-9]$"  # ±HH:MM, UTC−14:00 to UTC+14:00
+
+
+class Monitoring(Frozen):
+    """How `creditbook monitor` reads usage. The defaults are the rules of policies written
+    before this block existed (days in UTC), whose hashes therefore do not change."""
+
+    # Where the reseller's day starts, as an offset from UTC: a usage row belongs to the local
+    # date of its time (gateways store Unix seconds or UTC timestamps).
+    utc_offset: Annotated[str, Field(pattern=UTC_OFFSET_PATTERN)] = "+00:00"
+
+
 def _every_trigger(limits: dict[Trigger, PlaybookLimit]) -> dict[Trigger, PlaybookLimit]:
     missing = [trigger.value for trigger in Trigger if trigger not in limits]
     if missing:
@@ -242,6 +254,7 @@ class Policy(Frozen):
     rounding: Rounding
     need_limit: NeedLimit
     pricing: Pricing = Pricing()
+    monitoring: Monitoring = Monitoring()
     new_customer: NewCustomer
     structures: Structures
     increase: Increase
@@ -281,10 +294,11 @@ class Policy(Frozen):
         return amount if currency == self.base_currency else amount / self.fx.rates[currency]
 
     def content_hash(self) -> str:
-        """sha256 of the canonical rules; worked examples are documentation, not rules. Pricing at
-        its defaults and a missing lender are left out, so a policy hashed before those blocks
-        existed keeps its hash. The lender is hashed: the annex a customer signs names it."""
+        """sha256 of the canonical rules; worked examples are documentation, not rules. Pricing and
+        monitoring at their defaults and a missing lender are left out, so a policy hashed before
+        those blocks existed keeps its hash. The lender is hashed: the annex a customer signs names it."""
         absent = {"pricing"} if self.pricing == Pricing() else set()
+        absent |= {"monitoring"} if self.monitoring == Monitoring() else set()
         absent |= {"lender"} if self.lender is None else set()
         return content_hash(self, exclude={"examples", *absent})
 

@@ -273,6 +273,7 @@ class Health:
     # usage may be left out
     daily: tuple[DailySpend, ...] = ()
     keys: tuple[str, ...] = ()  # the usage keys (gateway users, tokens) that named this customer
+    last_invoice: date | None = None  # the last invoice issued up to as-of: usage counts after it
 
     @property
     def actions(self) -> tuple[Action, ...]:
@@ -385,7 +386,8 @@ def assess_customer(
     """`rules`: `downgrade_rules` of the customer; `steps`: the policy's stop-loss playbook with
     its escalation (both the same on every day assessed)."""
     metrics = _metrics(customer, spend, invoices, as_of)
-    health = Health(customer, metrics)
+    last_invoice = max((i.issue for i in invoices if i.issue <= as_of), default=None)
+    health = Health(customer, metrics, last_invoice=last_invoice)
     for rule in rules:
         metric, inclusive = DOWNGRADE_METRICS.get(rule.id, ("", False))
         value = metrics.get(metric)
@@ -419,6 +421,29 @@ def assess_customer(
 def daily_series(spend: Spend | None, as_of: date) -> tuple[DailySpend, ...]:
     """Each day's spend over the SERIES_DAYS up to as-of, in cents (days without spend left out)."""
     return () if spend is None else tuple(spend.cents(as_of, SERIES_DAYS))
+
+
+CHART_DAYS = 30  # the days a customer's sheet and the JSON show; the series holds 7 more
+
+
+@dataclass(frozen=True)
+class Day:
+    day: date
+    spend: Decimal  # in the customer's currency, to the cent
+    average: Decimal  # of the 7 days before, as the monitor computes its trailing average
+
+
+def chart_days(health: Health, as_of: date) -> list[Day]:
+    """The CHART_DAYS up to as-of, each with its trailing 7-day average (days without usage 0)."""
+    cents = dict(health.daily)
+    first = as_of - timedelta(days=CHART_DAYS - 1)
+    days = []
+    for offset in range(CHART_DAYS):
+        day = first + timedelta(days=offset)
+        week = sum(cents.get(day - timedelta(days=back), 0) for back in range(1, 8))
+        average = (Decimal(week) / 100 / 7).quantize(Decimal("0.01"))
+        days.append(Day(day, Decimal(cents.get(day, 0)) / 100, average))
+    return days
 
 
 def with_since(health: Health, history: Callable[[date], Health], as_of: date) -> Health:
@@ -506,8 +531,18 @@ def _json_number(value: Decimal | int | None) -> float | int | None:
     return float(value) if isinstance(value, Decimal) else value
 
 
-def health_json(health: Health) -> dict[str, Any]:
+def offset_text(seconds: int) -> str:
+    """Seconds east of UTC as ±HH:MM."""
+    hours, minutes = divmod(abs(seconds) // 60, 60)
+    return f"{'-' if seconds < 0 else '+'}{hours:02d}:{minutes:02d}"
+
+
+def health_json(health: Health, as_of: date) -> dict[str, Any]:
+    """One customer. The figures under `metrics` are JSON numbers (as before); the fields added
+    since — usage keys, the last invoice, the daily series — give money as exact decimal
+    strings, to the cent."""
     customer = health.customer
+    day = timedelta(days=1)
     return {
         "customer": customer.name,
         "credit_code": customer.credit_code or None,
@@ -534,6 +569,18 @@ def health_json(health: Health) -> dict[str, Any]:
         "escalation": [a.value for a in health.escalation],
         "recovery": [r.value for r in health.recovery],
         "action_needed": health.action_needed,
+        "usage_keys": list(health.keys),
+        "last_invoice_date": health.last_invoice.isoformat() if health.last_invoice else None,
+        # the first day of the usage counted as unbilled; None: all usage read (never invoiced)
+        "unbilled_since": (health.last_invoice + day).isoformat() if health.last_invoice else None,
+        "daily": [
+            {
+                "date": item.day.isoformat(),
+                "spend": f"{item.spend:.2f}",
+                "trailing_7d_average": f"{item.average:.2f}",
+            }
+            for item in chart_days(health, as_of)
+        ],
     }
 
 
@@ -549,11 +596,17 @@ def unmapped_json(item: Unmapped) -> dict[str, Any]:
     }
 
 
-def monitor_json(results: Sequence[Health], as_of: date, unmapped: Sequence[Unmapped] = ()) -> str:
+def monitor_json(
+    results: Sequence[Health],
+    as_of: date,
+    unmapped: Sequence[Unmapped] = (),
+    utc_offset: int = 0,
+) -> str:
     payload = {
         "as_of": as_of.isoformat(),
+        "utc_offset": offset_text(utc_offset),  # where each day of the usage starts
         "action_needed": any(health.action_needed for health in results),
-        "customers": [health_json(health) for health in results],
+        "customers": [health_json(health, as_of) for health in results],
         "unmapped_usage": [unmapped_json(item) for item in unmapped],
     }
     return json.dumps(payload, ensure_ascii=False, indent=2)

@@ -13,8 +13,7 @@ import csv
 import io
 import re
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -38,6 +37,7 @@ from creditbook.portfolio.monitor import (
     DOWNGRADE_METRICS,
     Fired,
     Health,
+    chart_days,
     health_json,
     monitor_json,
 )
@@ -49,7 +49,6 @@ from creditbook.workbook.xlsm.named_styles import register_styles
 from creditbook.workbook.xlsm.sheetml import FORMULA_STARTS
 
 SUMMARY_SHEET, DETAIL_SHEET, UNMAPPED_SHEET = "Summary", "Monitor", "Unmapped"
-CHART_DAYS = 30  # days on a customer's sheet; the series holds 7 more for the first average
 BAR_COLOR = "5B9BD5"
 MONEY_FORMAT, SHARE_FORMAT, TIMES_FORMAT = "#,##0.00", "0.0%", '0.00"×"'
 
@@ -159,29 +158,6 @@ def _labels(values: Iterable[Any], lang: Lang) -> str:
 
 def earliest_since(health: Health) -> date | None:
     return min((item.since for item in health.fired if item.since), default=None)
-
-
-# ------------------------------------------------------------------------ daily series
-
-
-@dataclass(frozen=True)
-class Day:
-    day: date
-    spend: Decimal  # in the customer's currency
-    average: Decimal  # of the 7 days before, as the monitor computes its trailing average
-
-
-def chart_days(health: Health, as_of: date) -> list[Day]:
-    """The CHART_DAYS up to as-of, each with its trailing 7-day average (days without usage 0)."""
-    cents = dict(health.daily)
-    first = as_of - timedelta(days=CHART_DAYS - 1)
-    days = []
-    for offset in range(CHART_DAYS):
-        day = first + timedelta(days=offset)
-        week = sum(cents.get(day - timedelta(days=back), 0) for back in range(1, 8))
-        average = (Decimal(week) / 100 / 7).quantize(Decimal("0.01"))
-        days.append(Day(day, Decimal(cents.get(day, 0)) / 100, average))
-    return days
 
 
 # -------------------------------------------------------------------------- sheet names
@@ -466,11 +442,11 @@ DETAIL_COLUMNS: tuple[tuple[str, Callable[[dict[str, Any]], Any], str | None], .
 )
 
 
-def _detail_sheet(ws: Worksheet, results: Sequence[Health]) -> None:
+def _detail_sheet(ws: Worksheet, results: Sequence[Health], as_of: date) -> None:
     """Every figure of every customer, under the JSON's field names (for filters and lookups)."""
     ws.append([name for name, _, _ in DETAIL_COLUMNS])
     for health in results:
-        record = health_json(health)
+        record = health_json(health, as_of)
         append_row(ws, [value(record) for _, value, _ in DETAIL_COLUMNS])
     last_row = max(len(results) + 1, 2)
     for index, (name, _, number_format) in enumerate(DETAIL_COLUMNS, start=1):
@@ -546,7 +522,7 @@ def monitor_xlsx(
     taken = (SUMMARY_SHEET, DETAIL_SHEET, *((UNMAPPED_SHEET,) if unmapped else ()))
     names = sheet_names([health.customer.name for health in shown], taken)
     _summary_sheet(summary, shown, names, as_of, lang)
-    _detail_sheet(wb.create_sheet(DETAIL_SHEET), shown)
+    _detail_sheet(wb.create_sheet(DETAIL_SHEET), shown, as_of)
     if unmapped:
         _unmapped_sheet(wb.create_sheet(UNMAPPED_SHEET), unmapped, lang)
     for health, name in zip(shown, names, strict=True):
@@ -672,11 +648,12 @@ def write_monitor(
     path: Path,
     lang: Lang = "both",
     unmapped: Sequence[Unmapped] = (),
+    utc_offset: int = 0,
 ) -> None:
     """Write by extension: .xlsx or .json; usage no customer claims goes in both."""
     suffix = path.suffix.lower()
     if suffix == ".json":
-        write_atomic(path, monitor_json(results, as_of, unmapped).encode("utf-8"))
+        write_atomic(path, monitor_json(results, as_of, unmapped, utc_offset).encode("utf-8"))
     elif suffix == ".xlsx":
         write_atomic(path, monitor_xlsx(results, as_of, lang, unmapped))
     else:

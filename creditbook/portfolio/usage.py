@@ -1,14 +1,16 @@
-"""Usage as monitor needs it: per customer, key, day and cost class, aggregated where it lives.
+"""Usage as monitor needs it: per customer and day, aggregated where it lives.
 
 Every source format is first described as the same relation — `key` (the gateway's customer field),
-`day` (days since 1970-01-01, UTC), `amount` (integer money units: quota units, micro-dollars,
-micro-units of the stated currency), `tin`/`tout` (integer tokens to be priced, generic files
-only), `provider`, `model`, `bad` (1 for a row that cannot be read) — and then one Ibis expression
-(`aggregate`) groups it by key, day and (for token-priced rows) model, summing the amount and its
+`day` (days since 1970-01-01 on the reseller's clock: UTC moved by `Options.utc_offset`), `amount`
+(integer money units: quota units, micro-dollars, micro-units of the stated currency),
+`tin`/`tout` (integer tokens to be priced, generic files only), `provider`, `model`, `bad` (1 for
+a row that cannot be read) — and then one Ibis expression (`aggregate`) groups it by key, day and
+(for token-priced rows) model, summing the amount and its
 high-cost part. The same
 expression runs on DuckDB, SQLite, PostgreSQL, MySQL and Spark; sums are of integers, so every engine
 gives the same figures, and only the grouped rows (keys × days of the window) come back into
-Python, where they become exact Decimals in each customer's currency (keys × days of the window).
+Python, as Arrow columns. There they are added per customer and day as integers (`Spend`: running
+totals), and made exact money in the customer's currency once per figure asked for.
 
 Days older than the window (`start`, which monitor sets: the days its daily series and the walk back
 for "since when" need, or back to the earliest last-invoice date) come back
@@ -20,9 +22,10 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from itertools import accumulate
 from pathlib import Path
@@ -72,6 +75,7 @@ class Options:
     currency: Currency | None = None  # of the amounts; None: the format's (generic: the customer's)
     provider: str | None = None  # generic files without a provider column
     engine: str = "duckdb"  # for files: duckdb or spark
+    utc_offset: int = 0  # seconds east of UTC where the reseller's day starts (`utc_offset`)
 
 
 @dataclass(frozen=True)
@@ -185,6 +189,7 @@ class Reading:
     format: str
     key_field: str
     window_start: date  # the first day that came back on its own
+    utc_offset: int = 0  # seconds east of UTC where each day starts
 
 
 @dataclass(frozen=True)
@@ -211,6 +216,44 @@ def _refused(exc: Exception, source: str, opened: Opened) -> InputError:
 
 def _days(day: date) -> int:
     return (day - EPOCH).days
+
+
+OFFSET = re.compile(r"^(?:UTC|GMT)?\s*([+-])(\d{1,2})(?::?(\d{2}))?$", re.IGNORECASE)
+
+
+def utc_offset(given: str, as_of: date, where: str = "--utc-offset") -> int:
+    """Seconds east of UTC: `+08:00`, `-05:30`, `UTC+8`, or a time zone name (`Asia/Shanghai`),
+    which is taken at its offset on the as-of date (one offset for the whole run)."""
+    text = given.strip()
+    if text.upper() in ("Z", "UTC", "GMT"):
+        return 0
+    found = OFFSET.match(text)
+    if found:
+        sign, hours, minutes = found.groups()
+        seconds = int(hours) * 3600 + int(minutes or 0) * 60
+        if int(minutes or 0) < 60 and seconds <= 14 * 3600:
+            return seconds if sign == "+" else -seconds
+    else:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            zone = ZoneInfo(text)
+        except (ZoneInfoNotFoundError, ValueError):
+            zone = None
+        if zone is not None:
+            noon = datetime(as_of.year, as_of.month, as_of.day, 12, tzinfo=zone)
+            shift = noon.utcoffset()
+            return int(shift.total_seconds()) if shift is not None else 0
+    raise _fail(
+        where,
+        f"不是时区或与 UTC 的时差：{given!r}（例如 +08:00 或 Asia/Shanghai）",
+        f"not a time zone or an offset from UTC: {given!r} (for example +08:00 or Asia/Shanghai)",
+    )
+
+
+def _local_day(seconds: Any, offset: int) -> Any:
+    """The local day of a time given in seconds since 1970 (UTC)."""
+    return ((seconds + offset) // 86400 if offset else seconds // 86400).cast("int64")
 
 
 # ----------------------------------------------------------------------- formats
@@ -295,7 +338,7 @@ def describe(opened: Opened, options: Options) -> Described:
             amount = table.quota
         rel = table.select(
             key=key_of(key),
-            day=(table.created_at // 86400).cast("int64"),
+            day=_local_day(table.created_at, options.utc_offset),
             amount=amount.cast("int64"),
             tin=zero,
             tout=zero,
@@ -309,8 +352,8 @@ def describe(opened: Opened, options: Options) -> Described:
         daily = next((v for k, v in LITELLM_DAILY_KEYS.items() if {v, "date"} <= columns), None)
         key = options.key_field or (daily if daily and "startTime" not in columns else choices[0])
         if "startTime" in columns:
-            day = (table.startTime.epoch_seconds() // 86400).cast("int64")
-        else:
+            day = _local_day(table.startTime.epoch_seconds(), options.utc_offset)
+        else:  # the daily tables: days as LiteLLM dated them
             day = table.date.substr(0, 10).cast("date").epoch_days().cast("int64")
         # spend is a float of US dollars: each row rounds half up to whole micro-dollars, so the
         # sums are integers and every engine adds them the same way.
@@ -372,6 +415,7 @@ def _provider_export(opened: Opened, table: Any, fmt: str, options: Options) -> 
             f"no customer field {key} (group the report by it when exporting)",
         )
     customer = items.item[key].cast("string").fill_null("")
+    # The reports' buckets are whole days already: their dates are taken as stated.
     if fmt == "openai-costs":  # amount.value in dollars (a number); day from the bucket's Unix s
         value = items.item.amount.value.cast("float64")
         amount = ((value * MICRO) + 0.5).floor().cast("int64")
@@ -420,11 +464,24 @@ def _generic(opened: Opened, table: Any, options: Options) -> Described:
         return column.strip().replace(",", "").nullif("") if column.type().is_string() else column
 
     numbers = [name for name in ("cost", "input_mtok", "output_mtok") if name in columns]
-    raw_day = table.date
+    raw_day, offset = table.date, options.utc_offset
     if raw_day.type().is_string():
-        day = raw_day.strip().substr(0, 10).try_cast("date").epoch_days().cast("int64")
+        stated = raw_day.strip()
+        day = stated.substr(0, 10).try_cast("date").epoch_days().cast("int64")
+        if offset:  # a time of day (read as UTC) moves to the local day; a bare date is local
+            timed = (stated.length() >= 16) & stated.substr(10, 1).isin(["T", " "])
+            seconds = (
+                day * 86400
+                + stated.substr(11, 2).try_cast("int64") * 3600
+                + stated.substr(14, 2).try_cast("int64") * 60
+            )
+            day = ibis.ifelse(timed, _local_day(seconds, offset), day)
     elif raw_day.type().is_timestamp():
-        day = raw_day.date().epoch_days().cast("int64")
+        day = (
+            _local_day(raw_day.epoch_seconds(), offset)
+            if offset
+            else raw_day.date().epoch_days().cast("int64")
+        )
     else:
         day = raw_day.epoch_days().cast("int64")
     provider = (
@@ -536,7 +593,7 @@ def read_usage(
     start: date,
     options: Options,
 ) -> Reading:
-    """Usage from a source, per customer × key × day × cost class, in each customer's currency.
+    """Usage from a source, per customer and day (`Spend`), and the keys no customer claims.
 
     `keys` maps a normalised key (stripped, casefolded) to its customer; `start` is the first day
     that must come back on its own (the window's start)."""
@@ -562,7 +619,9 @@ def read_usage(
                 "有无法读取的日期或金额（非负数）",
                 "some rows have a date or amount that cannot be read (numbers must be ≥ 0)",
             )
-    return _collect(grouped, columns, described, keys, policy, prices, as_of, start, opened)
+    return _collect(
+        grouped, columns, described, keys, policy, prices, as_of, start, opened, options
+    )
 
 
 def _columns(grouped: Any) -> dict[str, Any]:
@@ -586,6 +645,7 @@ def _collect(
     as_of: date,
     start: date,
     opened: Opened,
+    options: Options,
 ) -> Reading:
     """The grouped sums as each customer's `Spend` (integer units added per day, columnwise);
     keys no customer claims as `Unmapped`. Only the rows of token-priced models (generic files
@@ -654,6 +714,7 @@ def _collect(
         described.format,
         described.key_field,
         start,
+        options.utc_offset,
     )
 
 

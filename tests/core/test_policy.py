@@ -187,6 +187,20 @@ def test_policy_hash_ignores_the_worked_examples() -> None:
     assert loaded(data).content_hash() == SHIPPED.content_hash()
 
 
+def test_the_monitoring_block_at_its_default_keeps_the_hash_of_policies_without_it() -> None:
+    """Policies hashed before the monitoring block existed (days in UTC) keep their hash; a
+    reseller's own day boundary is a rule, so it is hashed."""
+    data = shipped_data()
+    assert data["monitoring"] == {"utc_offset": "+00:00"}
+    del data["monitoring"]
+    assert loaded(data).content_hash() == SHIPPED.content_hash()
+    data["monitoring"] = {"utc_offset": "+08:00"}
+    assert loaded(data).content_hash() != SHIPPED.content_hash()
+    data["monitoring"] = {"utc_offset": "8"}
+    with pytest.raises(ValueError, match="utc_offset"):
+        loaded(data)
+
+
 @pytest.mark.parametrize(
     "edit",
     [

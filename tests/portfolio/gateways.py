@@ -293,6 +293,16 @@ def log_rows(kind: str = "new-api") -> list[dict[str, Any]]:
     return rows
 
 
+def timed_rows(customer: Customer, usage: Sequence[tuple[datetime, int]]) -> list[dict[str, Any]]:
+    """new-api `logs` rows of one customer's consumption: (UTC time, US dollars) each."""
+    rows = []
+    for at, usd in usage:
+        row = _log("new-api", 3, customer.username, at.date(), 0, 2, usd * QUOTA_PER_USD, MODELS[1])
+        row["created_at"] = int(at.timestamp())
+        rows.append(row)
+    return rows
+
+
 def _log(
     kind: str, user_id: int, username: str, day: date, hour: int, type_: int, quota: int, model: str
 ) -> dict[str, Any]:

@@ -34,7 +34,8 @@ from gateways import (
 
 from creditbook.core.playbook import with_escalation
 from creditbook.data import default_policy
-from creditbook.portfolio.monitor_report import CHART_DAYS, DAY_TABLE_ROW
+from creditbook.portfolio.monitor import CHART_DAYS
+from creditbook.portfolio.monitor_report import DAY_TABLE_ROW
 
 
 @pytest.fixture(scope="module")

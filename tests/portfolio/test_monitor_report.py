@@ -289,13 +289,16 @@ def test_the_actions_csv_speaks_chinese_and_keeps_its_ids(run: dict[str, Any]) -
 # ----------------------------------------------------------------------------- terminal
 
 
-def test_the_terminal_table_and_the_json_are_unchanged_in_shape(run: dict[str, Any]) -> None:
+def test_the_terminal_table_is_unchanged_and_the_json_adds_keys_invoice_and_series(
+    run: dict[str, Any],
+) -> None:
     lines = run["en"].stdout.splitlines()
     assert lines[0].split()[:2] == ["status", "customer"]
     assert "Act: Rate limit" in lines[1] and "华东理工智能计算研究院" in lines[1]
     assert "\r" not in run["en"].stderr  # no progress bar into a pipe
     payload = json.loads(run["json"].stdout)
     assert run["json"].returncode == 3 and payload["action_needed"] is True
+    assert payload["utc_offset"] == "+00:00"
     assert set(payload["customers"][0]) == {
         "customer",
         "credit_code",
@@ -309,7 +312,30 @@ def test_the_terminal_table_and_the_json_are_unchanged_in_shape(run: dict[str, A
         "escalation",
         "recovery",
         "action_needed",
+        "usage_keys",
+        "last_invoice_date",
+        "unbilled_since",
+        "daily",
     }
+    customers = {c["credit_code"]: c for c in payload["customers"]}
+    listed, hangzhou = customers[LISTED], customers[HANGZHOU]
+    assert listed["usage_keys"] == [LISTED]  # the generic file's customer column named it
+    assert listed["last_invoice_date"] is None and listed["unbilled_since"] is None
+    assert hangzhou["last_invoice_date"] == "2026-12-10"
+    assert hangzhou["unbilled_since"] == "2026-12-11"
+    # the 30 days the customer's sheet draws, money as exact decimal strings
+    series = listed["daily"]
+    assert [d["date"] for d in series[:1] + series[-1:]] == ["2026-11-21", "2026-12-20"]
+    assert len(series) == 30
+    assert series[-1] == {
+        "date": "2026-12-20",
+        "spend": "2500.00",
+        "trailing_7d_average": "1000.10",
+    }
+    assert series[0]["spend"] == "1000.10"
+    assert {c["credit_code"]: c["daily"][-1]["spend"] for c in payload["customers"]}[
+        SUZHOU
+    ] == "0.00"
 
 
 def read_all(leader: int) -> bytes:

@@ -7,7 +7,9 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
+from datetime import UTC, datetime
 from decimal import Decimal
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +37,7 @@ from gateways import (
     litellm_rows,
     log_rows,
     quota_data_rows,
+    timed_rows,
     write_map,
     write_parquet,
     write_receivables,
@@ -213,6 +216,78 @@ def test_every_engine_gives_the_same_figures(
     astra = 0.75 * 20 + 0.125 * 75  # USD, the long-context tier (the dearest when none is given)
     assert lumen["daily_spend"] == pytest.approx(1000.5 + astra)
     assert lumen["high_cost_share"] == pytest.approx(round(astra / (1000.5 + astra), 4))
+
+
+def test_the_day_starts_at_the_utc_offset_on_every_engine(
+    inputs: dict[str, Path], postgres: Postgres, mysql: MySQL, spark: Any, tmp_path: Path
+) -> None:
+    """A spike at 07:30 in Beijing is 23:30 UTC the day before: with --utc-offset +08:00 it is
+    the as-of day's spend on every engine, and a request at 20:00 UTC on the as-of day is
+    already the next day there."""
+    rows = timed_rows(
+        LUMEN,
+        [
+            (datetime(2026, 12, 19, 23, 30, tzinfo=UTC), 5),
+            (datetime(2026, 12, 20, 1, 0, tzinfo=UTC), 3),
+            (datetime(2026, 12, 20, 20, 0, tzinfo=UTC), 11),
+        ],
+    )
+    pg = postgres.create_database("newapi_tz")
+    with postgres.connect("newapi_tz") as con:
+        fill_postgres(con, NEW_API_PG, "logs", rows)
+    maria = mysql.create_database("newapi_tz")
+    con = mysql.connect("newapi_tz")
+    fill_mysql(con, NEW_API_MYSQL, "logs", rows)
+    con.close()
+    parquet = write_parquet(tmp_path / "tz.parquet", rows)
+    generic = tmp_path / "tz.csv"  # the same usage as a generic file with UTC timestamps
+    generic.write_text(
+        "customer,date,provider,model,cost\n"
+        + "".join(
+            f"{LUMEN.credit_code},{at},openai,gpt-6.1-sol,{usd}\n"
+            for at, usd in (
+                ("2026-12-19T23:30:00Z", 5),
+                ("2026-12-20 01:00:00", 3),
+                ("2026-12-20T20:00:00Z", 11),
+            )
+        ),
+        encoding="utf-8",
+    )
+    sources = {
+        "sqlite": (f"sqlite:///{fill_sqlite(tmp_path / 'tz.db', rows)}",),
+        "duckdb": (str(parquet),),
+        "postgres": (pg,),
+        "mysql": (maria,),
+        "spark": (str(parquet), "--engine", "spark"),
+        "generic": (str(generic),),
+        "generic-spark": (str(generic), "--engine", "spark"),
+    }
+
+    def lumen(source: tuple[str, ...], *extra: str) -> tuple[str, float, list[str]]:
+        """The day boundary the JSON states, the as-of day's spend and the last two days."""
+        generic = source[0].endswith(".csv")  # its keys are credit codes: no map
+        _, payload = monitor(inputs, source[0], tmp_path, *source[1:], *extra, mapped=not generic)
+        found = by_code(payload)[LUMEN.credit_code]
+        series = [day["spend"] for day in found["daily"][-2:]]
+        return payload["utc_offset"], found["metrics"]["daily_spend"], series
+
+    for engine, source in sources.items():
+        assert lumen(source) == ("+00:00", 3 + 11, ["5.00", "14.00"]), engine
+        beijing = lumen(source, "--utc-offset", "+08:00")
+        assert beijing == ("+08:00", 5 + 3, ["0.00", "8.00"]), engine
+    assert lumen(sources["duckdb"], "--utc-offset", "Asia/Shanghai") == beijing
+    assert lumen(sources["sqlite"], "--utc-offset=-05:00") == ("-05:00", 11, ["8.00", "11.00"])
+    # the policy's monitoring section sets the default
+    shipped = resources.files("creditbook.data").joinpath("policy.yaml").read_text("utf-8")
+    assert 'utc_offset: "+00:00"' in shipped
+    policy = tmp_path / "policy.yaml"
+    policy.write_text(shipped.replace('utc_offset: "+00:00"', 'utc_offset: "+08:00"'), "utf-8")
+    assert lumen(sources["postgres"], "--policy", str(policy)) == beijing
+    ran = run_creditbook(
+        *("monitor", "--register", inputs["register"], "--usage", parquet),
+        *("--receivables", inputs["receivables"], "--utc-offset", "+25:00"),
+    )
+    assert ran.returncode == 2 and "--utc-offset" in ran.stderr and "'+25:00'" in ran.stderr
 
 
 def test_without_a_map_keys_equal_to_a_credit_code_match(
