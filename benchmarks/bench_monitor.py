@@ -7,9 +7,9 @@ Generates usage in the generic format (customer, date, provider, model, cost: 2,
 20 models over 90 days) as Parquet, in chunks of at most 10 M rows written by DuckDB straight from
 `range()` (generation never holds the data in memory), under a temporary folder that is deleted
 afterwards. Each measurement runs in its own process — `read_book` (receivables, then the usage
-aggregated by the engine, back as per customer × day × cost-class sums) and `monitor` (metrics and
-playbook per customer) — and reports its wall time, rows per second and peak memory (the process's
-maximum RSS, `resource.getrusage`).
+aggregated by the engine, back as Arrow columns of per key × day sums, added per customer and day
+as integers) and `monitor` (metrics, playbook and "since when" per customer) — and reports its
+wall time, rows per second and peak memory (the process's maximum RSS, `resource.getrusage`).
 
 The old path is measured in the same run on a 1 M-row CSV of the same rows: the `read_usage` and
 `monitor` of the commit before this change (`OLD_COMMIT`), taken from git into a temporary module
