@@ -47,6 +47,7 @@ QUOTA_PER_USD = 500_000  # new-api / one-api QuotaPerUnit default: 500,000 quota
 MICRO = 1_000_000
 EPOCH = date(1970, 1, 1)
 WINDOW_DAYS = 30
+ZERO = Decimal(0)
 
 # The customer field of each format: the default first, then the other choices.
 KEY_FIELDS: dict[str, tuple[str, ...]] = {
@@ -130,19 +131,24 @@ class Spend:
             high_costs,
         )
 
+    def __post_init__(self) -> None:
+        # the ordinal of the date index 0 stands for, and the divisor as a Decimal, made once
+        object.__setattr__(self, "_base", self.first.toordinal() - 1)
+        object.__setattr__(self, "_den", Decimal(self.den))
+
     def _span(self, since: date | None, until: date) -> tuple[int, int]:
         """Indexes lo..hi (hi exclusive) of the days since..until (since None: from the start)."""
-        days = len(self.total) - 1
-        base = self.first - timedelta(days=1)  # the date the bucket of older days stands for
-        lo = 0 if since is None else min(max(0, (since - base).days), days)
-        hi = min(max(0, (until - base).days + 1), days)
-        return lo, max(lo, hi)
+        days, base = len(self.total) - 1, self._base  # type: ignore[attr-defined]
+        lo = 0 if since is None else min(max(0, since.toordinal() - base), days)
+        hi = min(max(0, until.toordinal() - base + 1), days)
+        return lo, hi if hi > lo else lo
 
     def between(self, since: date | None, until: date, *, high: bool = False) -> Decimal:
         """The money of the days since..until, both included, in the customer's currency."""
         lo, hi = self._span(since, until)
         totals, priced = (self.high, self.priced_high) if high else (self.total, self.priced)
-        money = Decimal((totals[hi] - totals[lo]) * self.num) / self.den
+        units = totals[hi] - totals[lo]
+        money = Decimal(units * self.num) / self._den if units else ZERO  # type: ignore[attr-defined]
         return money + (priced[hi] - priced[lo]) if priced else money
 
     def cents(self, until: date, days: int) -> list[tuple[date, int]]:
