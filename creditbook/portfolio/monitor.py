@@ -20,7 +20,15 @@ from typing import Any, NoReturn
 import pandas as pd
 
 from creditbook.core.governance import governance
-from creditbook.core.models import Action, Currency, Recovery, StopLossRule, Structure, Trigger
+from creditbook.core.models import (
+    Action,
+    Currency,
+    Governance,
+    Recovery,
+    StopLossRule,
+    Structure,
+    Trigger,
+)
 from creditbook.core.playbook import with_escalation
 from creditbook.core.policy import Policy
 from creditbook.core.prices import PriceTable
@@ -360,7 +368,7 @@ STOP_LOSS_METRICS: dict[Trigger, str] = {
 }
 
 
-def downgrade_rules(customer: Customer, policy: Policy) -> list[Any]:
+def downgrade_rules(customer: Customer, policy: Policy) -> list[Governance]:
     """The policy's downgrade triggers with this customer's thresholds filled in (none for a
     prepaid line)."""
     if customer.structure is Structure.PREPAID:
@@ -380,7 +388,7 @@ def assess_customer(
     spend: Spend | None,
     invoices: Sequence[Invoice],
     as_of: date,
-    rules: Sequence[Any],
+    rules: Sequence[Governance],
     steps: Sequence[StopLossRule],
 ) -> Health:
     """`rules`: `downgrade_rules` of the customer; `steps`: the policy's stop-loss playbook with
@@ -481,7 +489,7 @@ def monitor(
         billed.setdefault(invoice.customer, []).append(invoice)
     steps = with_escalation(policy.stop_loss, policy.final_escalation)  # the same for everyone
     results = []
-    terms: dict[Customer, list[Any]] = {}  # customers with the same terms share their rules
+    terms: dict[Customer, list[Governance]] = {}  # customers with the same terms share their rules
     for customer in customers:
         mine, bills = spend.get(customer.name), billed.get(customer.name, [])
         term = replace(customer, name="", credit_code="")
@@ -494,7 +502,7 @@ def monitor(
             who: Customer = customer,
             mine: Spend | None = mine,
             bills: list[Invoice] = bills,
-            rules: list[Any] = rules,
+            rules: list[Governance] = rules,
         ) -> Health:
             return assess_customer(who, mine, bills, day, rules, steps)
 
