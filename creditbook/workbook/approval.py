@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
@@ -85,6 +85,7 @@ class Plan:
     row_breaks: list[int] = field(default_factory=list)
     title_rows: tuple[int, int] | None = None
     column_widths: tuple[float, ...] = COLUMN_WIDTHS  # columns B onwards
+    scale: int = PRINT_SCALE  # the print scale (percent) the breaks are computed for
 
     @property
     def width(self) -> int:
@@ -106,25 +107,24 @@ def _places(text: str) -> float:
 WRAP_TOKEN = re.compile(r"[\u2e80-\uffff]|[^\s\u2e80-\uffff]+|\s+")
 
 
-def _lines(value: str, width: float) -> int:
+def _lines(value: str, width: float, places: Callable[[str], float] = _places) -> int:
     """Wrapped lines of a text in a column `width` wide, wrapped as a spreadsheet does: between
-    words, or after any CJK character (which takes two places)."""
-    places = width
+    words, or after any CJK character; `places` measures a piece of text in column units."""
     total = 0
     for part in value.split("\n"):
         lines, used, space = 1, 0.0, 0.0
         for token in WRAP_TOKEN.findall(part):
             if token.isspace():
-                space = _places(token) if used else 0.0
+                space = places(token) if used else 0.0
                 continue
-            size = _places(token)
-            if used + space + size <= places:
+            size = places(token)
+            if used + space + size <= width:
                 used += space + size
-            elif size <= places:
+            elif size <= width:
                 lines, used = lines + 1, size
             else:  # a word longer than the column breaks inside
-                lines += math.ceil((used + space + size) / places) - 1
-                used = (used + space + size) % places
+                lines += math.ceil((used + space + size) / width) - 1
+                used = (used + space + size) % width
             space = 0.0
         total += lines
     return total
