@@ -15,6 +15,7 @@ from docx import Document
 from docx.document import Document as DocumentObject
 from docx.enum.table import WD_TABLE_ALIGNMENT
 from docx.enum.text import WD_ALIGN_PARAGRAPH
+from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
 from docx.shared import Mm, Pt, RGBColor
 from docx.styles.style import ParagraphStyle
@@ -61,11 +62,15 @@ def _table(document: DocumentObject, lines: Sequence[Line], kept: bool) -> Table
     if FORMATS[lines[0].cells[0].style].border:
         table.style = "Table Grid"
     table.alignment = WD_TABLE_ALIGNMENT.CENTER
+    widths = (Mm(FIRST_WIDTH), Mm(TEXT_WIDTH - FIRST_WIDTH))
+    for column, width in zip(table.columns, widths, strict=True):
+        column.width = width  # the grid, which LibreOffice reads
     for row, line in zip(table.rows, lines, strict=True):
+        row._tr.get_or_add_trPr().append(OxmlElement("w:cantSplit"))  # a paragraph never splits
         if line.height > 30 and FORMATS[line.cells[0].style].border:  # room to sign
             row.height = Mm(line.height * 0.35 * PRINT_SCALE / 100)
         for index, (cell, planned) in enumerate(zip(row.cells, line.cells, strict=True)):
-            cell.width = Mm(FIRST_WIDTH if index == 0 else TEXT_WIDTH - FIRST_WIDTH)
+            cell.width = widths[index]
             _write(cell.paragraphs[0], planned, kept)
     return table
 
