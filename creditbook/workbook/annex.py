@@ -85,7 +85,8 @@ CHINESE_NUMBERS = "零一二三四五六七八九"
 
 @dataclass(frozen=True)
 class Terms:
-    """Label and value rows, two pairs a row."""
+    """Label and value rows; the sheet shows each as 授信额度：¥800,000, two a row (one language)
+    or one a row with its English beside it."""
 
     rows: tuple[tuple[Text, Text], ...]
 
@@ -558,18 +559,14 @@ def _places(value: str) -> float:
     return total
 
 
-def _width(index: int, count: int, span: bool) -> float:
-    last = span and index == count - 1
-    return sum(COLUMN_WIDTHS[index:]) if last else COLUMN_WIDTHS[index]
-
-
-def _height(cells: Sequence[Cell], span: bool) -> float:
-    """Row height that shows every cell's wrapped text in its font size, on the Annex sheet's
-    columns (whole points)."""
+def _height(cells: Sequence[Cell]) -> float:
+    """Row height that shows every cell's wrapped text in its font size, the last cell merged
+    across to column F (whole points)."""
     height = LINE_HEIGHT
     for index, cell in enumerate(cells):
         scale = FORMATS[cell.style].size / 10
-        width = _width(index, len(cells), span) / scale
+        last = index == len(cells) - 1
+        width = (sum(COLUMN_WIDTHS[index:]) if last else COLUMN_WIDTHS[index]) / scale
         lines = _lines(cell.value, width, _places) if isinstance(cell.value, str) else 1
         height = max(height, lines * LINE_HEIGHT * scale)
     return float(math.ceil(height + 2))
@@ -591,13 +588,13 @@ Row = tuple[Line, bool]  # a line, and whether it must print on the same page as
 
 
 def _rows(annex: Annex, lang: Lang) -> list[Row]:
-    """The rows, each marked when it must print on the same page as the next: the title, the
-    preamble's, a clause heading, a lead-in, and the last clause with the signature lines."""
+    """The rows, each marked when it must print on the same page as the next: the title rows, a
+    clause heading, a lead-in, and the last clause's rows and the signature lines."""
     rows: list[Row] = []
     both = lang == "both"
 
     def add(*cells: Cell, height: float = 0, keep: bool = False) -> None:
-        line = Line(cells=cells, span=True, height=max(height, _height(cells, True)))
+        line = Line(cells=cells, span=True, height=max(height, _height(cells)))
         rows.append((line, keep))
 
     def say(value: Text, style: str = "cb_clause", keep: bool = False) -> None:
