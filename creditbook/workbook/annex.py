@@ -51,10 +51,6 @@ MARGINS = {"left": 0.4, "right": 0.4, "top": 0.35, "bottom": 0.5, "header": 0.15
 LINE_HEIGHT = 13.5
 SIGN_HEIGHT = 36.0  # room for a seal and a signature
 BLANK = "__________"
-# Width of a Latin character at 10 pt, in column units, by kind: running text is mostly narrow
-# lower-case letters and spaces (the CJK fonts' Latin letters, and DejaVu Sans where LibreOffice
-# stands in for them, measured with a little to spare).
-NARROW, WIDE = set(" .,;:'’()[]|!ilIjtf/-"), set("MWmw%@")
 
 ACTIONS: dict[Action, Text] = {
     Action.NOTIFY: text("书面通知甲方", "Party A is told in writing"),
@@ -544,21 +540,6 @@ def term(label: Text, value: Text) -> Text:
     return text(f"{label.zh}：{value.zh}", f"{label.en}: {value.en}")
 
 
-def _places(value: str) -> float:
-    """Width in column units at 10 pt: a CJK character two, a Latin one by its kind."""
-    total = 0.0
-    for char in value:
-        if ord(char) > 0x2E7F:
-            total += 2.0
-        elif char in NARROW:
-            total += 0.68
-        elif char in WIDE or char.isupper():
-            total += 1.4
-        else:
-            total += 1.1
-    return total
-
-
 def _height(cells: Sequence[Cell]) -> float:
     """Row height that shows every cell's wrapped text in its font size, the last cell merged
     across to column F (whole points)."""
@@ -567,7 +548,7 @@ def _height(cells: Sequence[Cell]) -> float:
         scale = FORMATS[cell.style].size / 10
         last = index == len(cells) - 1
         width = (sum(COLUMN_WIDTHS[index:]) if last else COLUMN_WIDTHS[index]) / scale
-        lines = _lines(cell.value, width, _places) if isinstance(cell.value, str) else 1
+        lines = _lines(cell.value, width) if isinstance(cell.value, str) else 1
         height = max(height, lines * LINE_HEIGHT * scale)
     return float(math.ceil(height + 2))
 

@@ -4,7 +4,8 @@ by LibreOffice too (a proxy for Word's page count), all in one soffice run.
 
 One or two A4 pages; page 1 holds the parties and the credit limit; the signature lines are on
 the last page; no page ends with a clause heading; LibreOffice prints exactly the planned page
-breaks (the page capacity is right); every cell's text is printed whole (row heights hold it);
+breaks (the page capacity is right); every cell's text is printed whole (no text runs under the
+next row's: the row heights computed from the text's width hold it);
 `zh` shows no English and `en` no Chinese, names aside.
 """
 
@@ -16,6 +17,7 @@ from pathlib import Path
 
 import pytest
 from lo import needs_soffice, soffice
+from pdf_words import overlapping_words
 from test_annex import EXAMPLES, annex_for
 
 from creditbook.core.records import Lang
@@ -120,8 +122,9 @@ def test_the_annex_prints_on_two_pages_at_most_as_planned(
 def test_every_cell_prints_whole(
     stem: str, lang: Lang, printed: dict[tuple[str, str], tuple[Plan, Path]]
 ) -> None:
-    """Row heights hold each cell's wrapped text: nothing is cut off at a cell's bottom."""
+    """Row heights hold each cell's wrapped text: no line runs under the next row's."""
     plan, pdf = printed[(stem, lang)]
+    assert not overlapping_words(pdf)
     shown_text = squeezed("".join(pdf_pages(pdf, "-raw")))
     for line in plan.lines:
         for cell in line.cells:
