@@ -9,6 +9,7 @@ states terms only: no score, tier or rule of the policy appears in it.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -31,16 +32,24 @@ from creditbook.core.money import money, upper_amount
 from creditbook.core.playbook import HARD_STOP, INFORM_ONLY, threshold_text
 from creditbook.core.policy import DEFAULT_ANNEX_VALIDITY_MONTHS, Policy
 from creditbook.core.records import Lang, Text, text
-from creditbook.workbook.approval import LINE_HEIGHT, Cell, Line, Plan, _lines
+from creditbook.workbook.approval import Cell, Line, Plan, _lines
+from creditbook.workbook.styles import FORMATS
 
-# The Annex sheet's columns B..F: label and value, label and value (the last across E:F); a
-# paragraph runs across all five, a table of measures puts the threshold in B, the rest in C:F.
-COLUMN_WIDTHS = (24.0, 30.0, 20.0, 14.0, 14.0)
-# A4 portrait, margins in inches; the sheet is scaled to the page width (fit to one page wide).
+# The Annex sheet's columns: B holds a clause's Chinese and C:F its English side by side (both
+# languages), or the clause runs across B:F (one language); terms go two a row, B and C:F.
+COLUMN_WIDTHS = (44.0, 15.0, 14.0, 14.0, 14.0)
+# A4 portrait at a fixed scale (Excel ignores manual page breaks on a sheet fitted to the page
+# width), margins in inches. LibreOffice prints a column width unit as 5.56 points (Excel as about
+# 5.45, its cell padding included): at 95 % the 101 units take 534 of the 538 points between the
+# side margins.
+PRINT_SCALE = 95  # percent: the clauses print at 9.5 pt, their English beside them at 9 pt
 PAGE_WIDTH, PAGE_HEIGHT = 595.3, 841.9  # points
-MARGIN_SIDE, MARGIN_TOP = 0.6, 0.75
-POINTS_PER_WIDTH_UNIT = 5.25  # a column width unit is about 7 pixels of the default font
-SIGN_HEIGHT = 44.0  # room for a seal and a signature
+POINTS_PER_WIDTH_UNIT = 5.56
+MARGINS = {"left": 0.4, "right": 0.4, "top": 0.35, "bottom": 0.5, "header": 0.15, "footer": 0.25}
+# A wrapped line of 10 pt text: Microsoft YaHei, the font the annex names, sets lines 13.2 points
+# apart in Excel (LibreOffice's stand-ins 11.7 to 12.7).
+LINE_HEIGHT = 13.5
+SIGN_HEIGHT = 36.0  # room for a seal and a signature
 BLANK = "__________"
 
 ACTIONS: dict[Action, Text] = {
@@ -72,13 +81,20 @@ CHINESE_NUMBERS = "零一二三四五六七八九"
 
 @dataclass(frozen=True)
 class Terms:
-    """Label and value rows: two pairs a row (`pairs`), or one label and a wide value."""
+    """Label and value rows; the sheet shows each as 授信额度：¥800,000, two a row (one language)
+    or one a row with its English beside it."""
 
     rows: tuple[tuple[Text, Text], ...]
-    pairs: bool = True
 
 
-Block = Text | Terms  # a paragraph, or a table of terms
+@dataclass(frozen=True)
+class Items:
+    """A numbered list, one item a row: （一）…, (1) …."""
+
+    items: tuple[Text, ...]
+
+
+Block = Text | Terms | Items  # a paragraph, a table of terms, or a list
 
 
 @dataclass(frozen=True)
@@ -392,14 +408,18 @@ def _service_measures(decision: Decision) -> Clause:
             "Party A; no measure releases Party A from paying:",
         )
     )
-    table = Terms(
+    steps = Items(
         tuple(
-            (_threshold(rule, decision), _measures(rule, last[rule.trigger] is rule, prepaid))
+            _step(_threshold(rule, decision), _measures(rule, last[rule.trigger] is rule, prepaid))
             for rule in shown
-        ),
-        pairs=False,
+        )
     )
-    return Clause(text("服务限制与恢复", "Service measures and restoring service"), (lead, table))
+    return Clause(text("服务限制与恢复", "Service measures and restoring service"), (lead, steps))
+
+
+def _step(threshold: Text, measures: Text) -> Text:
+    """额度使用率 ≥ 80%（已用 ¥240,000）：书面通知甲方。 / Limit use ≥ 80% (…): Party A is …"""
+    return text(f"{threshold.zh}：{measures.zh}", f"{_capitalised(threshold.en)}: {measures.en}")
 
 
 def _review(decision: Decision) -> Clause:
@@ -503,76 +523,107 @@ def annex_of(decision: Decision, app: Application, policy: Policy) -> Annex:
 # ------------------------------------------------------------------ the Annex sheet
 
 
-def shown(value: Text, lang: Lang) -> str:
-    """One language, or Chinese with the English below it."""
+def shown(value: Text, lang: Lang, joint: str = "\n") -> str:
+    """One language, or Chinese and the English after it (below it, or after `joint`)."""
     if lang == "both" and value.zh != value.en:
-        return f"{value.zh}\n{value.en}"
+        return f"{value.zh}{joint}{value.en}"
     return value.render(lang)
 
 
-def _height(cells: Sequence[Cell], span: bool) -> float:
-    """Row height that shows every cell's wrapped text, on the Annex sheet's columns."""
-    lines = 1
+def heading(number: int, title: Text, lang: Lang) -> str:
+    """第一条 合同双方 · Article 1 Parties, on one line."""
+    return shown(numbered_title(number, title), lang, "　")
+
+
+def term(label: Text, value: Text) -> Text:
+    """授信额度：¥800,000 / Credit limit: CNY 800,000.00."""
+    return text(f"{label.zh}：{value.zh}", f"{label.en}: {value.en}")
+
+
+def _height(cells: Sequence[Cell]) -> float:
+    """Row height that shows every cell's wrapped text in its font size, the last cell merged
+    across to column F (whole points)."""
+    height = LINE_HEIGHT
     for index, cell in enumerate(cells):
-        last = span and index == len(cells) - 1
-        width = sum(COLUMN_WIDTHS[index:]) if last else COLUMN_WIDTHS[index]
-        if isinstance(cell.value, str):
-            lines = max(lines, _lines(cell.value, width))
-    return lines * LINE_HEIGHT + 4
+        scale = FORMATS[cell.style].size / 10
+        last = index == len(cells) - 1
+        width = (sum(COLUMN_WIDTHS[index:]) if last else COLUMN_WIDTHS[index]) / scale
+        lines = _lines(cell.value, width) if isinstance(cell.value, str) else 1
+        height = max(height, lines * LINE_HEIGHT * scale)
+    return float(math.ceil(height + 2))
 
 
 def page_capacity() -> float:
-    """Points of row height one printed page holds, once the sheet is scaled to the page width."""
-    sheet_width = sum(COLUMN_WIDTHS) * POINTS_PER_WIDTH_UNIT
-    scale = min(1.0, (PAGE_WIDTH - 2 * 72 * MARGIN_SIDE) / sheet_width)
-    return (PAGE_HEIGHT - 2 * 72 * MARGIN_TOP) / scale
+    """Points of row height one printed page holds at the print scale, less a little for the
+    printing program's rounding."""
+    printable = PAGE_HEIGHT - 72 * (MARGINS["top"] + MARGINS["bottom"])
+    return 0.98 * printable * 100 / PRINT_SCALE
+
+
+def printed_width() -> float:
+    """Points columns B..F take on the printed page."""
+    return sum(COLUMN_WIDTHS) * POINTS_PER_WIDTH_UNIT * PRINT_SCALE / 100
 
 
 Row = tuple[Line, bool]  # a line, and whether it must print on the same page as the next
 
 
 def _rows(annex: Annex, lang: Lang) -> list[Row]:
+    """The rows, each marked when it must print on the same page as the next: the title rows, a
+    clause heading, a lead-in, and the last clause's rows and the signature lines."""
     rows: list[Row] = []
+    both = lang == "both"
 
-    def add(*cells: Cell, span: bool = True, height: float = 0, keep: bool = False) -> None:
-        line = Line(cells=cells, span=span, height=max(height, _height(cells, span)))
+    def add(*cells: Cell, height: float = 0, keep: bool = False) -> None:
+        line = Line(cells=cells, span=True, height=max(height, _height(cells)))
         rows.append((line, keep))
 
-    title = shown(annex.title, lang)
-    add(Cell(title, "cb_annex_title"), height=26 * (title.count("\n") + 1), keep=True)
-    add(Cell(shown(annex.preamble, lang), "cb_clause"))
+    def say(value: Text, style: str = "cb_clause", keep: bool = False) -> None:
+        """A paragraph: across the sheet, or its Chinese in B and its English beside it."""
+        if both and value.zh != value.en:
+            add(Cell(value.zh, style), Cell(value.en, f"{style}_en"), keep=keep)
+        else:
+            add(Cell(value.render(lang), style), keep=keep)
+
+    add(Cell(annex.title.zh if both else annex.title.render(lang), "cb_annex_title"), keep=True)
+    if both:
+        add(Cell(annex.title.en, "cb_annex_subtitle"), keep=True)
+    say(annex.preamble)
     for number, clause in enumerate(annex.clauses, start=1):
-        add(Cell(shown(numbered_title(number, clause.title), lang), "cb_clause_title"), keep=True)
+        last = number == len(annex.clauses)
+        add(Cell(heading(number, clause.title, lang), "cb_clause_title"), height=22, keep=True)
         for block in clause.blocks:
             if isinstance(block, Text):
-                add(Cell(shown(block, lang), "cb_clause"), keep=block.zh.endswith("："))
-                continue
-            cells = [
-                (Cell(shown(label, lang), "cb_label"), Cell(shown(value, lang), "cb_text"))
-                for label, value in block.rows
-            ]
-            step = 2 if block.pairs else 1
-            for index in range(0, len(cells), step):
-                add(*(cell for pair in cells[index : index + step] for cell in pair))
+                say(block, keep=last or block.zh.endswith("："))
+            elif isinstance(block, Items):
+                for index, item in enumerate(block.items, start=1):
+                    say(text(f"（{chinese_number(index)}）{item.zh}", f"({index}) {item.en}"))
+            elif both:  # each term on a row, its English beside it
+                for label, value in block.rows:
+                    say(term(label, value), "cb_term")
+            else:  # two terms a row
+                terms = [term(label, value).render(lang) for label, value in block.rows]
+                for index in range(0, len(terms), 2):
+                    pair = terms[index : index + 2]
+                    add(*(Cell(value, "cb_term") for value in pair + [None] * (2 - len(pair))))
     signatures = len(annex.signatures)
-    add(Cell(None, "cb_clause"), height=8, keep=True)
+    rows.append((Line((Cell(None, "cb_clause"),), True, 8.0), True))
     for index, (party_a, party_b) in enumerate(annex.signatures):
         add(
-            Cell(shown(party_a, lang), "cb_label"),
-            Cell(None, "cb_text"),
-            Cell(shown(party_b, lang), "cb_label"),
-            Cell(None, "cb_text"),
+            Cell(shown(party_a, lang, " "), "cb_sign"),
+            Cell(shown(party_b, lang, " "), "cb_sign"),
             height=SIGN_HEIGHT if index < signatures - 1 else 0,
             keep=True,
         )
-    add(Cell(shown(annex.reference, lang), "cb_small"))
+    say(annex.reference, "cb_reference")
     return rows
 
 
 def annex_plan(annex: Annex, lang: Lang = "both") -> Plan:
-    """The annex as Annex sheet rows. A page breaks only where a line may end it: never after a
-    clause title or a lead-in, nor inside the signature block."""
-    plan, capacity, used = Plan(column_widths=COLUMN_WIDTHS), page_capacity(), 0.0
+    """The annex as Annex sheet rows. A page breaks between paragraphs, never inside one, nor
+    after a clause heading or a lead-in; the last clause prints with the signature lines."""
+    plan = Plan(column_widths=COLUMN_WIDTHS, scale=PRINT_SCALE)
+    capacity, used = page_capacity(), 0.0
     rows = _rows(annex, lang)
     start = 0
     while start < len(rows):

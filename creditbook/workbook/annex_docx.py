@@ -1,85 +1,78 @@
-"""The contract annex as a Word document (python-docx): the clauses `annex_of` states, on A4.
+"""The contract annex as a Word document (python-docx): the Annex sheet's rows, on A4.
 
-Legal teams edit contracts in Word, so the annex also goes out as .docx: the same clauses and
-tables as the Annex sheet, in the same order and language.
+Legal teams edit contracts in Word, so the annex also goes out as .docx: the rows `annex_plan`
+lays out for the sheet, in the same order and words. A paragraph across the sheet is a paragraph;
+rows of two cells (a clause's Chinese beside its English, terms, signature lines) are a table,
+bordered where the sheet boxes its cells. Sizes are the sheet's as printed (its print scale).
 """
 
 from __future__ import annotations
 
 import io
+from collections.abc import Sequence
 
 from docx import Document
 from docx.document import Document as DocumentObject
 from docx.enum.table import WD_TABLE_ALIGNMENT
 from docx.enum.text import WD_ALIGN_PARAGRAPH
+from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
 from docx.shared import Mm, Pt, RGBColor
 from docx.styles.style import ParagraphStyle
 from docx.table import Table
-from docx.text.run import Run
+from docx.text.paragraph import Paragraph
 
-from creditbook.core.records import Lang, Text
-from creditbook.workbook.annex import Annex, Terms, numbered_title, shown
-from creditbook.workbook.styles import FONT, GREY, NAVY
+from creditbook.core.records import Lang
+from creditbook.workbook.annex import COLUMN_WIDTHS, PRINT_SCALE, Annex, annex_plan
+from creditbook.workbook.approval import Cell, Line
+from creditbook.workbook.styles import FONT, FORMATS
+
+TEXT_WIDTH = 174.0  # mm between the side margins
+FIRST_WIDTH = TEXT_WIDTH * COLUMN_WIDTHS[0] / sum(COLUMN_WIDTHS)  # column B of the sheet
 
 
-def _font(
-    target: Run | ParagraphStyle, size: float, *, bold: bool = False, color: str = ""
-) -> None:
+def _set_font(style: ParagraphStyle) -> None:
     """Our font, for Latin and for Chinese text (Word takes the East Asian font separately)."""
-    font = target.font
-    font.name, font.size, font.bold = FONT, Pt(size), bold
-    if color:
-        font.color.rgb = RGBColor.from_string(color)
-    target.element.get_or_add_rPr().get_or_add_rFonts().set(qn("w:eastAsia"), FONT)
+    style.font.name, style.font.size = FONT, Pt(10)
+    style.element.get_or_add_rPr().get_or_add_rFonts().set(qn("w:eastAsia"), FONT)
 
 
-def _paragraph(
-    document: DocumentObject,
-    value: str,
-    size: float = 10.0,
-    *,
-    bold: bool = False,
-    color: str = "",
-    centred: bool = False,
-) -> None:
-    paragraph = document.add_paragraph()
-    if centred:
+def _write(paragraph: Paragraph, cell: Cell, keep: bool) -> None:
+    """A cell's text in its format (size as printed, bold, colour, centred), line breaks kept;
+    `keep`: on the same page as what follows."""
+    fmt = FORMATS[cell.style]
+    paragraph.paragraph_format.keep_with_next = keep
+    if fmt.horizontal == "center":
         paragraph.alignment = WD_ALIGN_PARAGRAPH.CENTER
-    paragraph.paragraph_format.space_after = Pt(4)
-    for index, line in enumerate(value.split("\n")):
+    paragraph.paragraph_format.space_after = Pt(1)
+    paragraph.paragraph_format.line_spacing = 1.0
+    for index, line in enumerate(str(cell.value or "").split("\n")):
         if index:
             paragraph.add_run().add_break()
-        _font(paragraph.add_run(line), size, bold=bold, color=color)
+        run = paragraph.add_run(line)
+        run.font.size = Pt(fmt.size * PRINT_SCALE / 100)
+        run.font.bold = fmt.bold
+        run.font.color.rgb = RGBColor.from_string(fmt.color)
+        run.element.get_or_add_rPr().get_or_add_rFonts().set(qn("w:eastAsia"), FONT)
 
 
-def _table(document: DocumentObject, rows: list[list[str]], widths: list[float]) -> Table:
-    """A bordered table; in a four-column one the label columns are bold."""
-    table: Table = document.add_table(rows=len(rows), cols=len(widths))
-    table.style = "Table Grid"
+def _table(document: DocumentObject, lines: Sequence[Line], kept: bool) -> Table:
+    """Rows of two cells: column B, then C:F; bordered when the sheet boxes them."""
+    table: Table = document.add_table(rows=len(lines), cols=2)
+    if FORMATS[lines[0].cells[0].style].border:
+        table.style = "Table Grid"
     table.alignment = WD_TABLE_ALIGNMENT.CENTER
-    for row, values in zip(table.rows, rows, strict=True):
-        for index, (cell, value) in enumerate(zip(row.cells, values, strict=True)):
-            cell.width = Mm(widths[index])
-            paragraph = cell.paragraphs[0]
-            for number, line in enumerate(value.split("\n")):
-                if number:
-                    paragraph.add_run().add_break()
-                _font(paragraph.add_run(line), 9.5, bold=index % 2 == 0 and len(widths) == 4)
-    document.add_paragraph()
+    widths = (Mm(FIRST_WIDTH), Mm(TEXT_WIDTH - FIRST_WIDTH))
+    for column, width in zip(table.columns, widths, strict=True):
+        column.width = width  # the grid, which LibreOffice reads
+    for row, line in zip(table.rows, lines, strict=True):
+        row._tr.get_or_add_trPr().append(OxmlElement("w:cantSplit"))  # a paragraph never splits
+        if line.height > 30 and FORMATS[line.cells[0].style].border:  # room to sign
+            row.height = Mm(line.height * 0.35 * PRINT_SCALE / 100)
+        for index, (cell, planned) in enumerate(zip(row.cells, line.cells, strict=True)):
+            cell.width = widths[index]
+            _write(cell.paragraphs[0], planned, kept)
     return table
-
-
-def _terms(document: DocumentObject, terms: Terms, lang: Lang) -> None:
-    cells = [[shown(label, lang), shown(value, lang)] for label, value in terms.rows]
-    if not terms.pairs:
-        _table(document, cells, [45, 125])
-        return
-    rows = [
-        [*cells[index], *(cells[index + 1] if index + 1 < len(cells) else ["", ""])]
-        for index in range(0, len(cells), 2)
-    ]
-    _table(document, rows, [32, 53, 32, 53])
 
 
 def annex_docx(annex: Annex, lang: Lang) -> bytes:
@@ -87,30 +80,36 @@ def annex_docx(annex: Annex, lang: Lang) -> bytes:
     document = Document()
     section = document.sections[0]
     section.page_width, section.page_height = Mm(210), Mm(297)
-    section.left_margin = section.right_margin = Mm(20)
-    section.top_margin = section.bottom_margin = Mm(18)
+    section.left_margin = section.right_margin = Mm(18)
+    section.top_margin = section.bottom_margin = Mm(12)
     normal = document.styles["Normal"]
     assert isinstance(normal, ParagraphStyle)
-    _font(normal, 10)
-    _paragraph(document, shown(annex.title, lang), 16, bold=True, color=NAVY, centred=True)
-    _paragraph(document, shown(annex.preamble, lang))
-    for number, clause in enumerate(annex.clauses, start=1):
-        _paragraph(
-            document, shown(numbered_title(number, clause.title), lang), 11, bold=True, color=NAVY
-        )
-        for block in clause.blocks:
-            if isinstance(block, Text):
-                _paragraph(document, shown(block, lang))
-            else:
-                _terms(document, block, lang)
-    signatures = [
-        [shown(party_a, lang), "", shown(party_b, lang), ""]
-        for party_a, party_b in annex.signatures
-    ]
-    table = _table(document, signatures, [38, 47, 38, 47])
-    for row in table.rows[:-1]:
-        row.height = Mm(16)
-    _paragraph(document, shown(annex.reference, lang), 8, color=GREY)
+    _set_font(normal)
+    lines = annex_plan(annex, lang).lines
+    # the last clause prints on the page of the signature lines, as on the sheet
+    signing = max(i for i, line in enumerate(lines) if line.cells[0].style == "cb_clause_title")
+    index = 0
+    while index < len(lines):
+        line = lines[index]
+        if len(line.cells) == 1:
+            if line.cells[0].value is not None:
+                paragraph = document.add_paragraph()
+                title = line.cells[0].style == "cb_clause_title"
+                if title:
+                    paragraph.paragraph_format.space_before = Pt(6)
+                _write(paragraph, line.cells[0], title or index >= signing)
+            index += 1
+            continue
+        boxed = FORMATS[line.cells[0].style].border
+        end = index
+        while (
+            end < len(lines)
+            and len(lines[end].cells) == 2
+            and FORMATS[lines[end].cells[0].style].border == boxed
+        ):
+            end += 1
+        _table(document, lines[index:end], index >= signing and end < len(lines))
+        index = end
     buffer = io.BytesIO()
     document.save(buffer)
     return buffer.getvalue()

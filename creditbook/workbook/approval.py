@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
@@ -29,7 +29,13 @@ FIRST_COLUMN = 2  # column B
 COLUMN_WIDTHS = (28.0, 20.0, 31.0, 19.0, 30.0)  # B..F
 LAST_COLUMN = FIRST_COLUMN + len(COLUMN_WIDTHS) - 1  # column F
 SNAPSHOT_COLUMN = 10  # J (path) and K (value), hidden in the template
-CJK_PLACES, LATIN_PLACES = 2.0, 1.15  # width of a character at 10 pt, in column units
+# Width of a character at 10 pt, in column units: a CJK character two; a Latin one by its kind,
+# running text being mostly narrow lower-case letters and spaces (the CJK fonts' Latin letters,
+# and DejaVu Sans where LibreOffice stands in for them, measured on printed annexes with a little
+# to spare).
+CJK_PLACES = 2.0
+NARROW, WIDE = frozenset(" .,;:'’()[]|!ilIjtf/-"), frozenset("MWmw%@")
+NARROW_PLACES, WIDE_PLACES, LATIN_PLACES = 0.68, 1.4, 1.1
 LINE_HEIGHT = 14.0
 SPACER_HEIGHT = 8.0
 SIGNATURE_HEIGHT = 40.0  # room to sign by hand
@@ -85,6 +91,7 @@ class Plan:
     row_breaks: list[int] = field(default_factory=list)
     title_rows: tuple[int, int] | None = None
     column_widths: tuple[float, ...] = COLUMN_WIDTHS  # columns B onwards
+    scale: int = PRINT_SCALE  # the print scale (percent) the breaks are computed for
 
     @property
     def width(self) -> int:
@@ -98,33 +105,41 @@ class Plan:
 
 
 def _places(text: str) -> float:
-    """Width in column units at 10 pt: a CJK character two, a Latin one a little over one (the
-    CJK fonts' Latin letters are wider than Calibri's digits, which set the unit)."""
-    return sum(CJK_PLACES if ord(c) > 0x2E7F else LATIN_PLACES for c in text)
+    """Width in column units at 10 pt: a CJK character two, a Latin one by its kind."""
+    total = 0.0
+    for char in text:
+        if ord(char) > 0x2E7F:
+            total += CJK_PLACES
+        elif char in NARROW:
+            total += NARROW_PLACES
+        elif char in WIDE or char.isupper():
+            total += WIDE_PLACES
+        else:
+            total += LATIN_PLACES
+    return total
 
 
 WRAP_TOKEN = re.compile(r"[\u2e80-\uffff]|[^\s\u2e80-\uffff]+|\s+")
 
 
-def _lines(value: str, width: float) -> int:
+def _lines(value: str, width: float, places: Callable[[str], float] = _places) -> int:
     """Wrapped lines of a text in a column `width` wide, wrapped as a spreadsheet does: between
-    words, or after any CJK character (which takes two places)."""
-    places = width
+    words, or after any CJK character; `places` measures a piece of text in column units."""
     total = 0
     for part in value.split("\n"):
         lines, used, space = 1, 0.0, 0.0
         for token in WRAP_TOKEN.findall(part):
             if token.isspace():
-                space = _places(token) if used else 0.0
+                space = places(token) if used else 0.0
                 continue
-            size = _places(token)
-            if used + space + size <= places:
+            size = places(token)
+            if used + space + size <= width:
                 used += space + size
-            elif size <= places:
+            elif size <= width:
                 lines, used = lines + 1, size
             else:  # a word longer than the column breaks inside
-                lines += math.ceil((used + space + size) / places) - 1
-                used = (used + space + size) % places
+                lines += math.ceil((used + space + size) / width) - 1
+                used = (used + space + size) % width
             space = 0.0
         total += lines
     return total

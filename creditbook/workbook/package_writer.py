@@ -104,6 +104,7 @@ MODEL = {
 }
 PRINT_AREA, PRINT_TITLES = "_xlnm.Print_Area", "_xlnm.Print_Titles"
 R_ID = re.compile(rb'\s[\w.-]+:id="[^"]*"')
+SCALE = re.compile(rb'\sscale="[^"]*"')
 XML_DECLARATION = b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
 
 
@@ -168,7 +169,7 @@ class Editor:
         """Make `sheet` show the plan: its cells, formats, merges, heights, widths, breaks, print
         area and titles. A missing sheet is created after the others, set up for printing and
         protected as the Approval sheet is."""
-        part = self._part(sheet) or self._new_sheet(sheet, code_name)
+        part = self._part(sheet) or self._new_sheet(sheet, code_name, plan.scale)
         data = self.package.read(part)
         root = spans.index(data, 1)
         self.prefix = spans.prefix_of(data, root)
@@ -319,8 +320,9 @@ class Editor:
         found = next((s for s in self.package.sheets() if s.name == sheet), None)
         return None if found is None else found.part
 
-    def _new_sheet(self, sheet: str, code_name: str | None) -> str:
-        """An empty worksheet registered in the workbook, set up for printing as the model is."""
+    def _new_sheet(self, sheet: str, code_name: str | None, scale: int) -> str:
+        """An empty worksheet registered in the workbook, set up for printing as the model is but
+        at the plan's print scale (its page breaks are computed for it)."""
         part = self.package.free_part("xl/worksheets/sheet{}.xml")
         model = self._part(APPROVAL_SHEET)
         p, kept = "", b""
@@ -329,7 +331,7 @@ class Editor:
             root = spans.index(data, 1)
             p = spans.prefix_of(data, root)
             kept = b"".join(
-                R_ID.sub(b"", data[s.start : s.end])
+                SCALE.sub(f' scale="{scale}"'.encode(), R_ID.sub(b"", data[s.start : s.end]))
                 if s.name == "pageSetup"
                 else data[s.start : s.end]
                 for s in root.children
@@ -339,7 +341,7 @@ class Editor:
         xmlns = f'xmlns{":" + p[:-1] if p else ""}="{MAIN_NS}" xmlns:r="{DOC_REL_NS}"'
         xml = (
             (
-                f'<{p}worksheet {xmlns}><{p}sheetPr{code}><{p}pageSetUpPr fitToPage="1"/></{p}sheetPr>'
+                f'<{p}worksheet {xmlns}><{p}sheetPr{code}><{p}pageSetUpPr fitToPage="0"/></{p}sheetPr>'
                 f'<{p}sheetViews><{p}sheetView workbookViewId="0"/></{p}sheetViews>'
             ).encode()
             + kept

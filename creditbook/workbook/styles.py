@@ -15,7 +15,7 @@ BORDER_COLOR = "BFBFBF"  # thin box around bordered cells
 
 @dataclass(frozen=True)
 class Format:
-    size: int = 10
+    size: float = 10
     bold: bool = False
     italic: bool = False
     color: str = "000000"
@@ -47,7 +47,14 @@ FORMATS: dict[str, Format] = {
     # The contract annex: a centred title, clause headings, clause text without boxes.
     "cb_annex_title": Format(size=16, bold=True, color=NAVY, wrap=True, horizontal="center"),
     "cb_clause_title": Format(size=11, bold=True, color=NAVY, vertical="bottom"),
+    "cb_annex_subtitle": Format(size=12, bold=True, color=NAVY, horizontal="center"),
     "cb_clause": Format(wrap=True, vertical="top"),
+    "cb_clause_en": Format(size=9.5, color=GREY, wrap=True, vertical="top"),  # beside the Chinese
+    "cb_term": Format(wrap=True, border=True, vertical="top"),
+    "cb_term_en": Format(size=9.5, color=GREY, wrap=True, border=True, vertical="top"),
+    "cb_sign": Format(wrap=True, border=True, vertical="top"),  # room to sign below the label
+    "cb_reference": Format(size=9.5, color=GREY, wrap=True),
+    "cb_reference_en": Format(size=9.5, color=GREY, wrap=True),
     "cb_badge_approve": Format(
         size=14, bold=True, color="FFFFFF", fill="2E7D32", horizontal="center"
     ),

@@ -16,7 +16,15 @@ from creditbook.core.money import money, upper_amount
 from creditbook.core.policy import Lender, Policy
 from creditbook.core.records import Lang, text
 from creditbook.data import default_policy, default_prices, example_applications
-from creditbook.workbook.annex import BLANK, Annex, Terms, annex_of, annex_plan, shown
+from creditbook.workbook.annex import (
+    BLANK,
+    PRINT_SCALE,
+    Annex,
+    Terms,
+    annex_of,
+    annex_plan,
+    shown,
+)
 
 AT = datetime(2026, 12, 1, 9, 30, tzinfo=UTC)
 EXAMPLES = {name.removesuffix(".json"): raw for name, raw in example_applications()}
@@ -79,10 +87,10 @@ def test_every_annex_states_the_terms_with_real_figures(stem: str) -> None:
             used = money(rule.threshold * limit, cur)
             percent = f"{(rule.threshold * 100).normalize():f}%"
             assert f"额度使用率 ≥ {percent}（已用 {used}）" in zh
-            assert f"limit use ≥ {percent} ({used} used)" in en
+            assert f"Limit use ≥ {percent} ({used} used)" in en
         elif rule.trigger is Trigger.OVERDUE:
             assert f"逾期 ≥ {rule.threshold.normalize():f} 天" in zh
-            assert f"overdue ≥ {rule.threshold.normalize():f} days" in en
+            assert f"Overdue ≥ {rule.threshold.normalize():f} days" in en
     for trigger in decision.downgrade_triggers:
         assert trigger.description.zh in zh and trigger.description.en in en
     for condition in decision.upgrade_conditions:
@@ -119,25 +127,45 @@ def test_each_language_alone_is_that_language(stem: str) -> None:
     assert not LATIN_WORD.findall(zh), LATIN_WORD.findall(zh)
     assert not CHINESE.findall(en), CHINESE.findall(en)
     both = sheet_text(annex, "both")
-    assert "第一条 合同双方\nArticle 1 Parties" in both
+    assert "第一条 合同双方　Article 1 Parties" in both
 
 
 @pytest.mark.parametrize("stem", EXAMPLES)
-def test_an_annex_prints_on_one_or_two_pages_a_clause_never_split(stem: str) -> None:
+def test_an_annex_prints_on_one_or_two_pages_a_paragraph_never_split(stem: str) -> None:
     annex, _ = annex_for(stem)
-    for lang, most in (("zh", 2), ("en", 2), ("both", 3)):
+    for lang in ("zh", "en", "both"):
         plan = annex_plan(annex, lang)  # type: ignore[arg-type]
-        assert len(plan.row_breaks) < most, (lang, plan.row_breaks)
+        assert len(plan.row_breaks) < 2, (lang, plan.row_breaks)
+        assert plan.scale == PRINT_SCALE
         for row in plan.row_breaks:  # a page never ends on a clause title or a lead-in
             last = plan.lines[row - 1].cells[0]
             assert last.style != "cb_clause_title"
             assert not str(last.value).endswith(("：", ":"))
-        signing = [
-            i
-            for i, line in enumerate(plan.lines, 1)
-            if line.cells[0].value == shown(annex.signatures[0][0], lang)  # type: ignore[arg-type]
-        ]
-        assert all(not (signing[0] - 1 <= row < signing[0] + 3) for row in plan.row_breaks)
+        term = [i for i, line in enumerate(plan.lines) if line.cells[0].style == "cb_clause_title"]
+        signing = next(i for i, line in enumerate(plan.lines) if line.cells[0].style == "cb_sign")
+        # the last clause prints on the page of the signature lines, which never split
+        assert all(not (term[-1] < row <= signing + 3) for row in plan.row_breaks)
+
+
+def test_both_languages_stand_side_by_side() -> None:
+    annex, _ = annex_for("listed_company")
+    plan = annex_plan(annex, "both")
+    pairs = [
+        line
+        for line in plan.lines
+        if [c.style for c in line.cells] == ["cb_clause", "cb_clause_en"]
+    ]
+    assert pairs and all(line.cells[0].value != line.cells[1].value for line in pairs)
+    assert any(str(line.cells[0].value).startswith("（一）额度使用率") for line in pairs)
+    terms = [str(line.cells[0].value) for line in plan.lines if line.cells[0].style == "cb_term"]
+    assert "授信额度：¥800,000（人民币捌拾万元整）" in terms
+    english = [str(line.cells[1].value) for line in plan.lines if line.cells[0].style == "cb_term"]
+    assert "Credit limit: CNY 800,000.00" in english
+    alone = annex_plan(annex, "zh")
+    assert all(
+        len(line.cells) == 1 or line.cells[0].style in ("cb_term", "cb_sign")
+        for line in alone.lines
+    )
 
 
 def test_a_staged_ramp_a_deposit_and_a_guarantee_are_in_the_contract() -> None:

@@ -20,7 +20,7 @@ from docx import Document
 from lo import needs_soffice
 from openpyxl import load_workbook
 
-from creditbook.workbook.annex import COLUMN_WIDTHS
+from creditbook.workbook.annex import COLUMN_WIDTHS, PRINT_SCALE
 from creditbook.workbook.evaluate import evaluate_workbook
 from creditbook.workbook.layout import ANNEX_SHEET, APPROVAL_SHEET
 from creditbook.workbook.session import officials
@@ -72,11 +72,13 @@ def test_evaluate_writes_the_annex_sheet(evaluated: Path) -> None:
     shown = "\n".join(sheet_strings(evaluated, ANNEX_SHEET))
     assert "合同附表 · 授信条款\nContract annex · Credit terms" in shown
     assert CUSTOMER in shown and CODE in shown
-    assert "¥200,000（人民币贰拾万元整）\nCNY 200,000.00" in shown
+    assert "授信额度：¥200,000（人民币贰拾万元整）\nCredit limit: CNY 200,000.00" in shown
     assert "额度分阶段开放：自开通之日起 ¥185,000；开通后第 60 天起 ¥200,000" in shown
-    assert "逾期 ≥ 60 天\noverdue ≥ 60 days" in shown
+    assert "逾期 ≥ 60 天：暂停全部服务" in shown and "Overdue ≥ 60 days: All service" in shown
     assert ws.protection.sheet
     assert int(ws.page_setup.paperSize) == 9 and ws.page_setup.orientation == "portrait"  # A4
+    # a fixed scale, or Excel would ignore the manual page breaks
+    assert not ws.sheet_properties.pageSetUpPr.fitToPage and ws.page_setup.scale == PRINT_SCALE
     assert [ws.column_dimensions[c].width for c in "BCDEF"] == list(COLUMN_WIDTHS)
     assert ws.row_breaks.brk, "a bilingual annex needs a page break between clauses"
     for brk in ws.row_breaks.brk:  # a page never ends on a clause title
@@ -93,7 +95,7 @@ def test_pdf_writes_the_approval_and_the_annex_each_alone(evaluated: Path) -> No
     assert "第一条 合同双方" in annex_text and "Article 7 Term" in annex_text
     assert "甲方（盖章）" in annex_text and "乙方（盖章）" in annex_text
     sizes = page_sizes(annex)
-    assert 1 <= len(sizes) <= 3 and set(sizes) == {A4}, sizes
+    assert 1 <= len(sizes) <= 2 and set(sizes) == {A4}, sizes
 
 
 def test_annex_docx_is_the_annex_of_the_approval(evaluated: Path, tmp_path: Path) -> None:
@@ -175,4 +177,6 @@ def test_a_workbook_from_an_older_template_gets_the_annex_sheet(tmp_path: Path) 
     assert result.workbook is not None and result.decision is not None
     added = load_workbook(io.BytesIO(result.workbook))[ANNEX_SHEET]
     assert added.protection.sheet and added.print_area
+    assert not added.sheet_properties.pageSetUpPr.fitToPage
+    assert added.page_setup.scale == PRINT_SCALE
     assert any("授信额度" in str(cell.value) for row in added.iter_rows() for cell in row)

@@ -29,6 +29,7 @@ from lo import needs_soffice, soffice
 from openpyxl import load_workbook
 from openpyxl.worksheet.worksheet import Worksheet
 from openpyxl_reader import read_snapshot
+from pdf_words import overlapping_words
 
 from creditbook.core.labels import LABELS
 from creditbook.core.models import DecisionKind, Role
@@ -274,6 +275,22 @@ def test_pages_break_where_the_plan_says_and_never_after_a_header(
         assert page_of in footer, footer
         assert item.decision["audit"]["fingerprint"][:12] in footer, footer
         assert squeezed(item.decision["customer_name"]) in squeezed(footer), footer
+
+
+@pytest.mark.parametrize(("stem", "lang"), PAIRS, ids=[f"{s}-{lang}" for s, lang in PAIRS])
+def test_every_cell_prints_whole(
+    stem: str, lang: Lang, rendered: dict[tuple[str, Lang], Rendered]
+) -> None:
+    """The row heights computed from the text's width hold it: no line runs under the next
+    row's, and every text is printed."""
+    item = rendered[(stem, lang)]
+    assert not overlapping_words(item.pdf)
+    printed = squeezed("".join(item.raw_pages)).replace("✓", "")  # it prints in a run of its own
+    ws = load_workbook(item.workbook)[APPROVAL_SHEET]
+    for row in ws.iter_rows(min_col=2, max_col=6):
+        for cell in row:
+            if isinstance(cell.value, str):
+                assert squeezed(cell.value).replace("✓", "") in printed, cell.value
 
 
 @pytest.mark.parametrize(("stem", "lang"), PAIRS, ids=[f"{s}-{lang}" for s, lang in PAIRS])

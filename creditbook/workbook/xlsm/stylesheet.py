@@ -90,7 +90,7 @@ def _font(fmt: Format, p: str) -> str:
     parts = [f'<{p}name val="{FONT}"/>']
     parts += [f'<{p}b val="1"/>'] if fmt.bold else []
     parts += [f'<{p}i val="1"/>'] if fmt.italic else []
-    parts += [f'<{p}color rgb="FF{fmt.color}"/>', f'<{p}sz val="{fmt.size}"/>']
+    parts += [f'<{p}color rgb="FF{fmt.color}"/>', f'<{p}sz val="{fmt.size:g}"/>']
     return f"<{p}font>{''.join(parts)}</{p}font>"
 
 

@@ -470,8 +470,11 @@ def _annex_sheet(wb: Workbook, lang: Lang) -> None:
         ws.column_dimensions[column_letter(APPROVAL_FIRST_COLUMN + index)].width = width
     ws.protection.sheet = True
     _print_setup(ws, landscape=False)
-    ws.page_margins.left = ws.page_margins.right = annex.MARGIN_SIDE
-    ws.page_margins.top = ws.page_margins.bottom = annex.MARGIN_TOP
+    # The annex's page breaks are computed for this scale and these margins, as the Approval's.
+    ws.sheet_properties.pageSetUpPr = PageSetupProperties(fitToPage=False)
+    ws.page_setup.scale = annex.PRINT_SCALE
+    for side, inches in annex.MARGINS.items():
+        setattr(ws.page_margins, side, inches)
     footer = ws.oddFooter
     assert footer is not None
     footer.center.text = "&P / &N"  # no sheet name: the customer signs this page
