@@ -1,12 +1,13 @@
 """How fast `creditbook register` reads many workbooks. Run on demand:
 
-    python benchmarks/bench_register.py [--count 1000] [--jobs 2]
+    python benchmarks/bench_register.py [--count 1000] [--jobs 2] [--no-openpyxl]
 
 --count copies of the evaluated example workbooks (`creditbook demo`) in a temporary folder, then,
 in one run:
 (a) the audit snapshot of every file read with calamine (`creditbook.workbook.snapshot_reader`), with the
     package reader (`creditbook.workbook.package_reader`, what `verify` uses) and, for scale, an openpyxl
-    `load_workbook` of each file: wall times and their ratios;
+    `load_workbook` of each file (skipped with --no-openpyxl: it takes most of the run): wall
+    times and their ratios;
 (b) the whole register (`build_register`) without verify, and with verify in --jobs processes.
 
 Not part of pytest: timings depend on the machine, so they are printed, never asserted.
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import shutil
 import sys
 import tempfile
@@ -38,11 +40,21 @@ from creditbook.workbook.snapshot_reader import read_snapshot_fast
 AS_OF = date(2026, 12, 20)
 
 
+def cpu_seconds() -> float:
+    """User + system seconds of this process and of its finished children (the pool's workers)."""
+    own, children = (
+        resource.getrusage(who) for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)
+    )
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
 def timed(label: str, action: Callable[[], object]) -> float:
-    start = time.perf_counter()
+    """Wall seconds of `action`, printed with the CPU seconds it used (on a busy machine the wall
+    time of several processes says more about the other jobs than about ours)."""
+    cpu, start = cpu_seconds(), time.perf_counter()
     action()
     seconds = time.perf_counter() - start
-    print(f"  {label:<44} {seconds:8.2f} s")
+    print(f"  {label:<44} {seconds:8.2f} s   (CPU {cpu_seconds() - cpu:6.2f} s)")
     return seconds
 
 
@@ -77,10 +89,12 @@ def main_bench() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--count", type=int, default=1000)
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--no-openpyxl", action="store_true", help="skip the openpyxl loads")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as scratch:
         files = evaluated_copies(args.count, Path(scratch))
         print(f"\n{len(files)} evaluated workbooks, jobs={args.jobs}")
+        print(f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores")
 
         def by_calamine() -> None:
             for path in files:
@@ -96,14 +110,14 @@ def main_bench() -> None:
 
         fast = timed("(a) snapshot read, calamine", by_calamine)
         package = timed("(a) inputs and snapshot, package reader", by_package)
-        slow = timed("(a) openpyxl load_workbook alone", by_openpyxl)
+        slow = None if args.no_openpyxl else timed("(a) openpyxl load_workbook alone", by_openpyxl)
         plain, full = register_times(files, args.jobs)
-        print(
-            f"\n  package reader {package / fast:.1f}× calamine's time, openpyxl {slow / fast:.1f}×"
-        )
+        scale = "" if slow is None else f", openpyxl {slow / fast:.1f}×"
+        print(f"\n  package reader {package / fast:.1f}× calamine's time{scale}")
         print(
             f"  verify makes the register {full / plain:.1f}× slower ({full:.1f} s vs {plain:.1f} s)"
         )
+        print(f"load average {os.getloadavg()[0]:.2f} at the end")
 
 
 if __name__ == "__main__":

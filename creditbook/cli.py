@@ -22,8 +22,7 @@ from creditbook.core.policy import Policy
 from creditbook.core.policy_check import run_examples
 from creditbook.core.records import Issue, Lang, error
 from creditbook.data import default_policy, example_applications, example_workbooks
-from creditbook.portfolio.sources import ENGINES
-from creditbook.portfolio.usage import FORMATS, QUOTA_PER_USD
+from creditbook.portfolio.choices import ENGINES, FORMATS, QUOTA_PER_USD
 from creditbook.workbook.batch import (
     FileResult,
     Job,

@@ -187,21 +187,30 @@ def _fast_row(path: Path, policy: Policy, prices: PriceTable, as_of: date) -> di
     return register_row(path, snapshot, policy, prices, as_of)
 
 
-def _verified(path: Path, officials: Sequence[Policy]) -> tuple[str, str]:
+def _verified_row(
+    path: Path, officials: Sequence[Policy], prices: PriceTable, as_of: date
+) -> dict[str, Any]:
+    """A workbook's register row and its verify status, made in the same process (a worker's,
+    when there are several): reading the snapshot for the row is spread over the processes too."""
+    row = _fast_row(path, officials[0], prices, as_of)
     result = verify_file(path, officials)
-    return result.status, "" if result.policy is None else result.policy.kind
+    kind = "" if result.policy is None else result.policy.kind
+    row["verify_status"], row["policy_status"] = result.status, kind
+    row["verify_failing"] = result.status != "unchanged" or kind != "official"
+    return row
 
 
-_WORKER_OFFICIALS: list[Policy] = []  # set once in each verify worker process
+_WORKER_CONTEXT: list[Any] = []  # officials, prices, as-of date: set once in each worker process
 
 
-def _set_worker_officials(officials: Sequence[Policy]) -> None:
-    _WORKER_OFFICIALS[:] = officials
+def _set_worker_context(officials: Sequence[Policy], prices: PriceTable, as_of: date) -> None:
+    _WORKER_CONTEXT[:] = [officials, prices, as_of]
 
 
-def _verified_in_worker(path: Path) -> tuple[str, str]:
-    """`_verified` against the policies the worker received once (not pickled with every file)."""
-    return _verified(path, _WORKER_OFFICIALS)
+def _verified_row_in_worker(path: Path) -> dict[str, Any]:
+    """`_verified_row` with what the worker received once (not pickled with every file)."""
+    officials, prices, as_of = _WORKER_CONTEXT
+    return _verified_row(path, officials, prices, as_of)
 
 
 def build_register(
@@ -213,22 +222,18 @@ def build_register(
     verify: bool = True,
     jobs: int = 1,
 ) -> pd.DataFrame:
-    """One row per workbook; with `verify`, each file's verify status in `jobs` processes."""
-    policy = officials[0]
-    rows = [_fast_row(path, policy, prices, as_of) for path in files]
-    if verify:
-        checks: Iterable[tuple[str, str]]
-        if jobs > 1 and len(files) > 1:
-            chunk = max(1, min(32, len(files) // (jobs * 4)))
-            with ProcessPoolExecutor(
-                jobs, initializer=_set_worker_officials, initargs=(list(officials),)
-            ) as pool:
-                checks = list(pool.map(_verified_in_worker, files, chunksize=chunk))
-        else:
-            checks = [_verified(path, officials) for path in files]
-        for row, (status, kind) in zip(rows, checks, strict=True):
-            row["verify_status"], row["policy_status"] = status, kind
-            row["verify_failing"] = status != "unchanged" or kind != "official"
+    """One row per workbook; with `verify`, each file's verify status, in `jobs` processes."""
+    rows: list[dict[str, Any]]
+    if not verify:
+        rows = [_fast_row(path, officials[0], prices, as_of) for path in files]
+    elif jobs > 1 and len(files) > 1:
+        chunk = max(1, min(32, len(files) // (jobs * 4)))
+        with ProcessPoolExecutor(
+            jobs, initializer=_set_worker_context, initargs=(list(officials), prices, as_of)
+        ) as pool:
+            rows = list(pool.map(_verified_row_in_worker, files, chunksize=chunk))
+    else:
+        rows = [_verified_row(path, officials, prices, as_of) for path in files]
     return pd.DataFrame(rows, columns=list(REGISTER_COLUMNS))
 
 

@@ -25,7 +25,6 @@ ENV_URL = "CREDITBOOK_USAGE_URL"
 PASSWORD_VARIABLES = ("PGPASSWORD", "MYSQL_PWD")  # the drivers' own: never printed either
 DATABASE_SCHEMES = ("sqlite", "postgresql", "postgres", "mysql")
 FILE_TYPES = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet", ".json": "json"}
-ENGINES = ("duckdb", "spark")
 AMOUNT_COLUMNS = ("cost", "input_mtok", "output_mtok")  # of the generic format
 DECIMAL = "DECIMAL(18, 6)"  # exact to a millionth, up to a trillion: 64-bit on every engine
 

@@ -38,12 +38,11 @@ from creditbook.core.money import cents
 from creditbook.core.policy import Policy
 from creditbook.core.prices import PriceTable
 from creditbook.core.records import error
+from creditbook.portfolio.choices import QUOTA_PER_USD
 from creditbook.portfolio.progress import Waiting
 from creditbook.portfolio.sources import DECIMAL, Opened, open_source, scrub
 from creditbook.workbook.file_io import InputError
 
-FORMATS = ("generic", "new-api", "one-api", "litellm", "openai-costs", "anthropic-costs")
-QUOTA_PER_USD = 500_000  # new-api / one-api QuotaPerUnit default: 500,000 quota units = 1 USD
 MICRO = 1_000_000
 EPOCH = date(1970, 1, 1)
 WINDOW_DAYS = 30

@@ -9,7 +9,6 @@ import subprocess
 import sys
 import tempfile
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -137,6 +136,9 @@ def run_jobs(
     """Results in the order of the jobs; several processes when there is more than one file."""
     results: Iterator[FileResult]
     if processes > 1 and len(jobs) > 1:
+        # imported here: one file never needs the pool, and importing it costs each evaluate 10 ms
+        from concurrent.futures import ProcessPoolExecutor
+
         with ProcessPoolExecutor(max_workers=processes) as pool:
             results = pool.map(run_job, jobs, chunksize=max(1, len(jobs) // (processes * 32)))
             return _with_progress(results, len(jobs), progress)

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from functools import cached_property, lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol, TypeVar
 
 from creditbook.core.records import Issue, error, warning
 from creditbook.workbook.approval import SNAPSHOT_COLUMN
@@ -74,8 +74,7 @@ T = TypeVar("T")
 TALL = 1_000  # merged ranges taller than this are checked for every cell, not indexed by row
 
 
-@dataclass(frozen=True)
-class Raw:
+class Raw(NamedTuple):  # a tuple: made for every cell read, twice as fast as a frozen dataclass
     """One cell: the value it shows (a formula's saved result) and its formula, if it has one."""
 
     value: CellValue
@@ -178,42 +177,37 @@ class _Parsed:
 
 def _parse(data: bytes, strings: bytes, only: tuple[str, ...] = ()) -> _Parsed:
     """A worksheet's cells, numbers as numbers (their format decides later whether one is a date);
-    with `only` (column letters), just the cells of those columns."""
+    with `only` (column letters), just the cells of those columns.
+
+    The whole part is parsed at once (in C; a sheet is at most `intake.MAX_SHEET_BYTES`), then its
+    rows are walked: about twice as fast as taking the parser's events one by one."""
     cells: dict[tuple[int, int], Raw] = {}
-    merged: list[tuple[int, int, int, int]] = []
     shared: dict[str, Translator] = {}
-    row_number, column_number = 0, 0
-    unplaced: list[tuple[int, Raw]] = []  # cells without a reference wait for their row's
-    for _, element in ET.iterparse(_Bytes(data)):
-        tag = element.tag
-        if tag == CELL:
+    root = ET.fromstring(data)
+    row_number = 0
+    for row in root.iter(ROW):
+        row_number = int(float(row.get("r") or row_number + 1))
+        column_number = 0  # a cell without a reference follows the one before it, as in openpyxl
+        for element in row.iter(CELL):
             coordinate = element.get("r")
             if only and not (coordinate and coordinate.rstrip("0123456789") in only):
-                element.clear()
                 continue
             formula = element.find(FORMULA)
-            value = _value(element, strings)
             raw = Raw(
-                value,
+                _value(element, strings),
                 None if formula is None else _formula(formula, coordinate or "", shared),
                 int(element.get("s") or 0) if element.get("t", "n") == "n" else 0,
             )
             if coordinate:
-                row, column_number = cell_position(coordinate)
-                cells[row, column_number] = raw
+                position, column_number = cell_position(coordinate)
+                cells[position, column_number] = raw
             else:
                 column_number += 1
-                unplaced.append((column_number, raw))
-            element.clear()
-        elif tag == ROW:
-            row_number = int(float(element.get("r") or row_number + 1))
-            for column, raw in unplaced:
-                cells[row_number, column] = raw
-            unplaced, column_number = [], 0
-            element.clear()
-        elif tag == MERGE:
-            left, top, right, bottom = range_bounds(element.get("ref", ""))
-            merged.append((left or 1, top or 1, right or 1, bottom or 1))
+                cells[row_number, column_number] = raw
+    merged = []
+    for element in root.iter(MERGE):
+        left, top, right, bottom = range_bounds(element.get("ref", ""))
+        merged.append((left or 1, top or 1, right or 1, bottom or 1))
     return _Parsed(
         cells,
         tuple(merged),
@@ -350,19 +344,6 @@ class Book:
     ) -> Iterator[list[CellValue]]:
         for row in range(first, last + 1):
             yield [self.read(ws, row, column) for column in range(left, right + 1)]
-
-
-class _Bytes:
-    """A file-like view of bytes for iterparse, without copying them into a BytesIO first."""
-
-    def __init__(self, data: bytes) -> None:
-        self.view, self.position = memoryview(data), 0
-
-    def read(self, size: int = -1) -> bytes:
-        end = len(self.view) if size < 0 else self.position + size
-        chunk = self.view[self.position : end].tobytes()
-        self.position += len(chunk)
-        return chunk
 
 
 def _formula(element: ET.Element, coordinate: str, shared: dict[str, Translator]) -> str:

@@ -18,7 +18,6 @@ import re
 from collections.abc import Sequence
 from datetime import date, datetime, time
 from decimal import Decimal
-from xml.sax.saxutils import escape, quoteattr
 
 from creditbook.workbook.approval import FIRST_COLUMN, SNAPSHOT_COLUMN, Plan
 from creditbook.workbook.cells import CellValue
@@ -44,6 +43,7 @@ from creditbook.workbook.xlsm.sheetml import (
     column_index,
     to_serial,
 )
+from creditbook.workbook.xlsm.spans import escape, quoteattr
 from creditbook.workbook.xlsm.stylesheet import StyleSheet
 
 MAX_TEXT = 32_767  # Excel's limit for a cell's text

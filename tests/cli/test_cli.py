@@ -465,16 +465,18 @@ def test_piped_output_is_utf8_whatever_the_locale(tmp_path: Path) -> None:
 
 
 def test_evaluating_loads_no_dataframe_library_nor_openpyxl(tmp_path: Path) -> None:
-    """pandas, pyarrow and numpy are for the portfolio commands, openpyxl for making workbooks;
-    a single evaluation never waits for them (issue 12: 'creditbook evaluate one.xlsm' took 3×,
-    then 2× an openpyxl load + save)."""
+    """pandas, pyarrow and numpy are for the portfolio commands, openpyxl for making workbooks,
+    the process pool for several files, the portfolio code for its commands, urllib's network
+    stack for nothing of ours; a single evaluation never waits for them (issue 12: 'creditbook
+    evaluate one.xlsm' took 3×, then 2× an openpyxl load + save)."""
     workbook = Path(__file__).parents[2] / "workbook" / "examples" / "listed_company.xlsm"
     script = (
         "import sys\n"
         "from creditbook.cli import main\n"
         f"code = main(['evaluate', {str(workbook)!r}, '--out', {str(tmp_path)!r}])\n"
-        "heavy = ('pandas', 'pyarrow', 'numpy', 'openpyxl')\n"
-        "print('LOADED', sorted({m.split('.')[0] for m in sys.modules} & set(heavy)), code)\n"
+        "heavy = ('pandas', 'pyarrow', 'numpy', 'openpyxl', 'concurrent.futures.process',\n"
+        "         'creditbook.portfolio.usage', 'creditbook.portfolio.sources', 'urllib.request')\n"
+        "print('LOADED', [name for name in heavy if name in sys.modules], code)\n"
     )
     run = subprocess.run(
         [sys.executable, "-c", script], capture_output=True, text=True, encoding="utf-8"

@@ -157,6 +157,25 @@ def test_tampered_never_evaluated_and_unreadable_files_are_rows_not_crashes(
     assert len(rows) == 10
 
 
+def test_verifying_changes_only_the_verify_columns(book: Path) -> None:
+    """With verify, each row is made where its file is checked (a worker process): the rows are
+    those of the register without verify, in the same order, in one process or several."""
+    as_of = date.fromisoformat(AS_OF)
+    files, officials, prices = find_workbooks([book]), [POLICY], default_prices()
+    plain = build_register(files, officials, prices, as_of, verify=False)
+    checked = ("verify_status", "policy_status", "verify_failing")
+    assert plain["verify_status"].isna().all()
+    for jobs in (1, 2):
+        verified = build_register(files, officials, prices, as_of, verify=True, jobs=jobs)
+        assert verified.drop(columns=list(checked)).equals(plain.drop(columns=list(checked)))
+        assert set(verified["verify_status"]) == {
+            "unchanged",
+            "changed",
+            "never_evaluated",
+            "unreadable",
+        }
+
+
 def test_totals_against_the_portfolio_appetite(
     outputs: Path, decisions: dict[str, dict[str, Any]]
 ) -> None:
@@ -251,7 +270,6 @@ LISTED, SUZHOU, HANGZHOU = "91310000MA1FL7JF8P", "91320000MA1N4B2K88", "91330100
 UNIVERSITY, STATE_OWNED = "123100004250061179", "91110000710935732K"
 USAGE_HEADER = "customer,date,provider,model,cost,input_mtok,output_mtok"
 AR_HEADER = "invoice,customer,issue_date,due_date,paid_date,amount"
-
 
 
 def run_monitor(

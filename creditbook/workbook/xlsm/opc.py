@@ -13,9 +13,9 @@ import posixpath
 import xml.etree.ElementTree as ET
 import zipfile
 from dataclasses import dataclass
-from xml.sax.saxutils import quoteattr
 
 from creditbook.workbook.xlsm import spans
+from creditbook.workbook.xlsm.spans import quoteattr
 
 CONTENT_TYPES = "[Content_Types].xml"
 REL_NS = "http://schemas.openxmlformats.org/package/2006/relationships"

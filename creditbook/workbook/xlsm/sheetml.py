@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime, time, timedelta
+from functools import lru_cache
 
 # --------------------------------------------------------------------------- cell references
 
@@ -28,6 +29,7 @@ def column_index(letters: str) -> int:
     return number
 
 
+@lru_cache(maxsize=4096)  # every sheet read names its cells by the same few references
 def cell_position(reference: str) -> tuple[int, int]:
     """(row, column) of a cell reference such as B12 or $B$12; ValueError for anything else."""
     match = _CELL.fullmatch(reference)

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
-from xml.sax.saxutils import quoteattr
 
 from creditbook.workbook.styles import BORDER_COLOR, FONT, FORMATS, Format
 from creditbook.workbook.xlsm import spans
 from creditbook.workbook.xlsm.opc import MAIN_NS
 from creditbook.workbook.xlsm.sheetml import BUILTIN_IDS
+from creditbook.workbook.xlsm.spans import quoteattr
 
 # styleSheet children in schema order (ECMA-376 Part 1, CT_Stylesheet)
 ORDER = (
