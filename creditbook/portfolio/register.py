@@ -1,7 +1,8 @@
 """The register: one row per evaluated workbook, read from its audit snapshot, with totals.
 
-`register` reads each workbook's audit snapshot with calamine (fast) and checks it with
-`verify_file`; the totals set the book against the policy's appetite.
+`register` reads each workbook's audit snapshot with calamine (fast); with verify, the snapshot
+comes from the package reader's read that verifies the file (`verify_and_read`), so each file is
+read once. The totals set the book against the policy's appetite.
 """
 
 from __future__ import annotations
@@ -48,7 +49,7 @@ from creditbook.workbook.flatten import unflatten
 from creditbook.workbook.openpyxl_adapter import append_row
 from creditbook.workbook.snapshot_reader import read_snapshot_fast
 from creditbook.workbook.styles import RED
-from creditbook.workbook.verify import verify_file
+from creditbook.workbook.verify import verify_and_read
 from creditbook.workbook.xlsm.named_styles import register_styles
 
 DUE_SOON_DAYS = 14
@@ -177,23 +178,26 @@ def _fast_row(path: Path, policy: Policy, prices: PriceTable, as_of: date) -> di
     try:
         snapshot = read_snapshot_fast(path)
     except InputError:
-        row: dict[str, Any] = dict.fromkeys(REGISTER_COLUMNS)
-        return row | {
-            "file": str(path),
-            "review": "",
-            "status": "unreadable",
-            "verify_failing": True,
-        }
+        return _unreadable_row(path)
     return register_row(path, snapshot, policy, prices, as_of)
+
+
+def _unreadable_row(path: Path) -> dict[str, Any]:
+    row: dict[str, Any] = dict.fromkeys(REGISTER_COLUMNS)
+    return row | {"file": str(path), "review": "", "status": "unreadable", "verify_failing": True}
 
 
 def _verified_row(
     path: Path, officials: Sequence[Policy], prices: PriceTable, as_of: date
 ) -> dict[str, Any]:
-    """A workbook's register row and its verify status, made in the same process (a worker's,
-    when there are several): reading the snapshot for the row is spread over the processes too."""
-    row = _fast_row(path, officials[0], prices, as_of)
-    result = verify_file(path, officials)
+    """A workbook's register row and its verify status from one read of the file, in the same
+    process (a worker's, when there are several): the snapshot verify reads gives the row too."""
+    result, snapshot = verify_and_read(path, officials)
+    row = (
+        _unreadable_row(path)
+        if snapshot is None
+        else register_row(path, snapshot, officials[0], prices, as_of)
+    )
     kind = "" if result.policy is None else result.policy.kind
     row["verify_status"], row["policy_status"] = result.status, kind
     row["verify_failing"] = result.status != "unchanged" or kind != "official"

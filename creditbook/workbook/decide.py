@@ -189,14 +189,23 @@ def inputs_from(
     language: CellValue = None,
 ) -> WorkbookInputs:
     """`language`: the value of the config sheet's language cell."""
-    policy, policy_issues = policy_from_rows(policy_rows)
-    prices, price_issues = prices_from_rows(price_rows)
+    return inputs_of(values, policy_from_rows(policy_rows), prices_from_rows(price_rows), language)
+
+
+def inputs_of(
+    values: Mapping[str, SheetValues],
+    policy: tuple[Policy | None, Sequence[Issue]],
+    prices: tuple[PriceTable | None, Sequence[Issue]],
+    language: CellValue = None,
+) -> WorkbookInputs:
+    """`inputs_from` with the policy and prices already made from their rows (`policy_from_rows`,
+    `prices_from_rows`), each with its issues."""
     lang, language_issues = language_of(language)
     return WorkbookInputs(
         assemble(values),
-        policy,
-        prices,
-        (*policy_issues, *price_issues, *language_issues),
+        policy[0],
+        prices[0],
+        (*policy[1], *prices[1], *language_issues),
         language=lang,
     )
 

@@ -13,8 +13,11 @@ reader inflates.
 
 from __future__ import annotations
 
+import io
 import xml.parsers.expat
 import zipfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from xml.etree.ElementTree import ParseError
 
@@ -42,6 +45,28 @@ def _mb(size: int) -> str:
 
 def check_workbook_file(path: Path) -> None:
     """Raise an InputError naming the file (and the part) when it must not be opened."""
+    _check_head(path)
+    with _refusing_bad_zips(path), zipfile.ZipFile(path) as package:
+        _check_package(path, package)
+
+
+def open_workbook_file(path: Path) -> zipfile.ZipFile:
+    """The file's package, checked as `check_workbook_file` does, from one read of the file: the
+    bytes checked are the bytes the reader parses (the file is neither opened twice nor able to
+    change between the check and the read)."""
+    _check_head(path)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise refused(path, f"无法读取：{exc.strerror}", f"cannot read: {exc.strerror}") from None
+    with _refusing_bad_zips(path):
+        package = zipfile.ZipFile(io.BytesIO(data))
+        _check_package(path, package)
+    return package
+
+
+def _check_head(path: Path) -> None:
+    """Not an OLE file (encrypted, legacy .xls), not empty, not beyond MAX_FILE_BYTES."""
     try:
         with path.open("rb") as stream:
             head = stream.read(len(OLE_MAGIC))
@@ -62,13 +87,21 @@ def check_workbook_file(path: Path) -> None:
             f"文件 {_mb(size)}，超过上限 {_mb(MAX_FILE_BYTES)}",
             f"the file is {_mb(size)}, over the {_mb(MAX_FILE_BYTES)} limit",
         )
+
+
+def _check_package(path: Path, package: zipfile.ZipFile) -> None:
+    _check_sizes(path, package.infolist())
+    _check_links(path, package)
+    for info in package.infolist():
+        if info.filename.endswith(XML_PARTS):
+            _check_prolog(path, package, info)
+
+
+@contextmanager
+def _refusing_bad_zips(path: Path) -> Iterator[None]:
+    """A damaged, truncated, encrypted or exotic zip as an InputError naming the file."""
     try:
-        with zipfile.ZipFile(path) as package:
-            _check_sizes(path, package.infolist())
-            _check_links(path, package)
-            for info in package.infolist():
-                if info.filename.endswith(XML_PARTS):
-                    _check_prolog(path, package, info)
+        yield
     except zipfile.BadZipFile:
         raise refused(
             path,

@@ -16,18 +16,22 @@ from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple, Protocol, TypeVar
 
+from creditbook.core.policy import Policy
+from creditbook.core.prices import PriceTable
 from creditbook.core.records import Issue, error, warning
 from creditbook.workbook.approval import SNAPSHOT_COLUMN
 from creditbook.workbook.cells import CellValue, SheetValues
 from creditbook.workbook.decide import (
     PolicyRow,
     WorkbookInputs,
-    inputs_from,
+    inputs_of,
+    policy_from_rows,
     policy_rows,
     price_rows,
+    prices_from_rows,
 )
 from creditbook.workbook.file_io import InputError, refused, unreadable_workbook
-from creditbook.workbook.intake import check_workbook_file
+from creditbook.workbook.intake import open_workbook_file
 from creditbook.workbook.layout import (
     APPROVAL_SHEET,
     CONF_SHEET,
@@ -184,7 +188,7 @@ def _parse(data: bytes, strings: bytes, only: tuple[str, ...] = ()) -> _Parsed:
     cells: dict[tuple[int, int], Raw] = {}
     shared: dict[str, Translator] = {}
     root = ET.fromstring(data)
-    row_number = 0
+    row_number = last_row = last_column = 0
     for row in root.iter(ROW):
         row_number = int(float(row.get("r") or row_number + 1))
         column_number = 0  # a cell without a reference follows the one before it, as in openpyxl
@@ -192,18 +196,23 @@ def _parse(data: bytes, strings: bytes, only: tuple[str, ...] = ()) -> _Parsed:
             coordinate = element.get("r")
             if only and not (coordinate and coordinate.rstrip("0123456789") in only):
                 continue
-            formula = element.find(FORMULA)
-            raw = Raw(
-                _value(element, strings),
-                None if formula is None else _formula(formula, coordinate or "", shared),
-                int(element.get("s") or 0) if element.get("t", "n") == "n" else 0,
-            )
             if coordinate:
                 position, column_number = cell_position(coordinate)
-                cells[position, column_number] = raw
             else:
-                column_number += 1
-                cells[row_number, column_number] = raw
+                position, column_number = row_number, column_number + 1
+            if position > last_row:
+                last_row = position
+            if column_number > last_column:
+                last_column = column_number
+            if not len(element):  # no value, no formula: it reads as empty, whatever its format
+                continue
+            kind = element.get("t", "n")
+            formula = element.find(FORMULA)
+            cells[position, column_number] = Raw(
+                _value(element, kind, strings),
+                None if formula is None else _formula(formula, coordinate or "", shared),
+                int(element.get("s") or 0) if kind == "n" else 0,
+            )
     merged = []
     for element in root.iter(MERGE):
         left, top, right, bottom = range_bounds(element.get("ref", ""))
@@ -211,8 +220,8 @@ def _parse(data: bytes, strings: bytes, only: tuple[str, ...] = ()) -> _Parsed:
     return _Parsed(
         cells,
         tuple(merged),
-        max([1, *(row for row, _ in cells), *(bottom for *_, bottom in merged)]),
-        max([1, *(column for _, column in cells), *(right for _, _, right, _ in merged)]),
+        max([1, last_row, *(bottom for *_, bottom in merged)]),
+        max([1, last_column, *(right for _, _, right, _ in merged)]),
         frozenset(raw.style for raw in cells.values()),
     )
 
@@ -223,9 +232,9 @@ _parse_shared = lru_cache(maxsize=8)(_parse)
 SHARED_SHEETS = (POLICY_SHEET, PRICES_SHEET)
 
 
-def _value(element: ET.Element, strings: bytes) -> CellValue:
-    """The value a cell holds (as openpyxl reads it): for a formula, the result saved with it."""
-    kind = element.get("t", "n")
+def _value(element: ET.Element, kind: str, strings: bytes) -> CellValue:
+    """The value a cell of type `kind` holds (as openpyxl reads it): for a formula, the result
+    saved with it."""
     if kind == "inlineStr":
         return _text(element.find(INLINE))
     value = element.findtext(VALUE) or None
@@ -453,32 +462,54 @@ def _remembered(book: Book, ws: SheetCells, what: object, read: Callable[[], T])
 
 
 def read_policy_rows(book: Book) -> list[PolicyRow] | None:
+    sheet = _policy_sheet(book)
+    return None if sheet is None else list(sheet[0])
+
+
+def _policy_sheet(
+    book: Book,
+) -> tuple[tuple[PolicyRow, ...], tuple[Policy | None, tuple[Issue, ...]]] | None:
+    """The Policy sheet's rows and the policy made from them (remembered with the rows)."""
     ws = book.sheet(POLICY_SHEET)
     if ws is None:
         return None
 
-    def read() -> list[PolicyRow]:
+    def read() -> tuple[tuple[PolicyRow, ...], tuple[Policy | None, tuple[Issue, ...]]]:
         assert ws is not None
         last = last_row(ws, POLICY_FIRST_ROW, ws.max_row, f"{POLICY_SHEET}!B{POLICY_FIRST_ROW}")
         rows = book.rows(ws, POLICY_FIRST_ROW, last, POLICY_PATH_COLUMN, POLICY_PATH_COLUMN + 1)
-        return policy_rows(list(rows), POLICY_FIRST_ROW)
+        read = policy_rows(list(rows), POLICY_FIRST_ROW)
+        policy, issues = policy_from_rows(read)
+        return tuple(read), (policy, tuple(issues))
 
-    return list(_remembered(book, ws, POLICY_SHEET, read))
+    return _remembered(book, ws, POLICY_SHEET, read)
 
 
 def read_price_rows(book: Book) -> list[dict[str, CellValue]] | None:
+    sheet = _prices_sheet(book)
+    return None if sheet is None else [dict(row) for row in sheet[0]]
+
+
+def _prices_sheet(
+    book: Book,
+) -> tuple[tuple[dict[str, CellValue], ...], tuple[PriceTable | None, tuple[Issue, ...]]] | None:
+    """The Prices table's rows and the price table made from them (remembered with the rows)."""
     ws = book.sheet(PRICES_SHEET)
     if ws is None or PRICES_TABLE not in ws.tables:
         return None
 
-    def read() -> list[dict[str, CellValue]]:
+    def read() -> tuple[
+        tuple[dict[str, CellValue], ...], tuple[PriceTable | None, tuple[Issue, ...]]
+    ]:
         assert ws is not None
         left, top, right, bottom = range_bounds(ws.tables[PRICES_TABLE])
         first = top or 1
         last = last_row(ws, first, bottom or ws.max_row, f"{PRICES_SHEET}!{PRICES_TABLE}")
-        return price_rows(list(book.rows(ws, first, last, left or 1, right or ws.max_column)))
+        read = price_rows(list(book.rows(ws, first, last, left or 1, right or ws.max_column)))
+        prices, issues = prices_from_rows(read)
+        return tuple(read), (prices, tuple(issues))
 
-    return [dict(row) for row in _remembered(book, ws, PRICES_SHEET, read)]
+    return _remembered(book, ws, PRICES_SHEET, read)
 
 
 def read_language(book: Book) -> CellValue:
@@ -488,16 +519,26 @@ def read_language(book: Book) -> CellValue:
 
 
 def read_inputs(book: Book) -> WorkbookInputs:
-    """The inputs, the warnings and errors of the formulas among them first."""
+    """The inputs, the warnings and errors of the formulas among them first. The policy and prices
+    come with the rows they are made from: a register's thousand workbooks carrying the same
+    Policy and Prices sheets validate them once (see `_remembered`)."""
     book.formula_issues.clear()
-    inputs = inputs_from(
-        read_sheet_values(book), read_policy_rows(book), read_price_rows(book), read_language(book)
+    values = read_sheet_values(book)
+    policy, prices = _policy_sheet(book), _prices_sheet(book)
+    inputs = inputs_of(
+        values,
+        (None, ()) if policy is None else policy[1],
+        (None, ()) if prices is None else prices[1],
+        read_language(book),
     )
     return replace(inputs, issues=(*book.formula_issues, *inputs.issues))
 
 
-def read_snapshot(book: Book) -> dict[str, CellValue]:
-    """The audit snapshot an earlier evaluation left on the Approval sheet (empty if none)."""
+def read_snapshot(book: Book, *, as_written: bool = True) -> dict[str, CellValue]:
+    """The audit snapshot an earlier evaluation left on the Approval sheet (empty if none).
+
+    As written (what verify compares), an altered snapshot cell holding a formula reads as its
+    text; else as it shows, a formula as its saved result (what calamine gives the register)."""
     ws = book.sheet(
         APPROVAL_SHEET, only=(column_letter(SNAPSHOT_COLUMN), column_letter(SNAPSHOT_COLUMN + 1))
     )
@@ -505,25 +546,24 @@ def read_snapshot(book: Book) -> dict[str, CellValue]:
         return {}
     snapshot = {}
     for row in range(1, ws.max_row + 1):
-        key, value = (_written(book, ws, row, SNAPSHOT_COLUMN + offset) for offset in (0, 1))
+        key = _written(book, ws, row, SNAPSHOT_COLUMN, as_written)
         if key is not None:
-            snapshot[str(key)] = value
+            snapshot[str(key)] = _written(book, ws, row, SNAPSHOT_COLUMN + 1, as_written)
     return snapshot
 
 
-def _written(book: Book, ws: SheetCells, row: int, column: int) -> CellValue:
-    """A snapshot cell as written: an altered snapshot cell holding a formula reads as its text."""
+def _written(book: Book, ws: SheetCells, row: int, column: int, as_written: bool) -> CellValue:
     raw = ws.cells.get((row, column))
     if raw is None or ws.covered(row, column):
         return None
-    return book.shown(raw) if raw.formula is None else raw.formula
+    return raw.formula if as_written and raw.formula is not None else book.shown(raw)
 
 
 def open_book(path: Path) -> Book:
     """A workbook file, checked (`intake`) and opened; an unusable one is an InputError naming it."""
-    check_workbook_file(path)
+    package = open_workbook_file(path)
     try:
-        book = Book(Package(path.read_bytes()))
+        book = Book(Package(package))
         for name in (*(sheet.name for sheet in INPUT_SHEETS), POLICY_SHEET, PRICES_SHEET):
             book.sheet(name)
     except Exception as exc:  # any parser failure on a foreign file is a fault of the file
@@ -534,9 +574,15 @@ def open_book(path: Path) -> Book:
 def read_file(path: Path) -> tuple[Book, WorkbookInputs]:
     """Open a workbook file and read its inputs (errors in its package are an InputError)."""
     book = open_book(path)
+    return book, read_book_inputs(path, book)
+
+
+def read_book_inputs(path: Path, book: Book) -> WorkbookInputs:
+    """`read_inputs` of an opened file; a cell the file declares but cannot hold (a string index)
+    is an InputError naming the file."""
     try:
-        return book, read_inputs(book)
+        return read_inputs(book)
     except InputError:
         raise
-    except Exception as exc:  # a cell the file declares but cannot hold (a string index)
+    except Exception as exc:
         raise unreadable_workbook(path, exc) from None

@@ -20,12 +20,12 @@ from creditbook.core.fingerprint import audit_hashes
 from creditbook.core.policy import Policy
 from creditbook.core.records import Issue, Lang, Text, format_path, text
 from creditbook.data import default_prices
-from creditbook.workbook.cells import Assembled
-from creditbook.workbook.decide import application_of, policy_status
+from creditbook.workbook.cells import Assembled, CellValue
+from creditbook.workbook.decide import WorkbookInputs, application_of, policy_status
 from creditbook.workbook.file_io import InputError
 from creditbook.workbook.flatten import EMPTY_LIST, EMPTY_MAP, flatten
 from creditbook.workbook.layout import INPUT_SHEETS, POLICY_SHEET
-from creditbook.workbook.package_reader import read_file, read_snapshot
+from creditbook.workbook.package_reader import Book, open_book, read_book_inputs, read_snapshot
 from creditbook.workbook.xlsm.sheetml import cell_position
 
 Status = Literal["unchanged", "changed", "never_evaluated", "unreadable"]
@@ -88,11 +88,34 @@ class Verification:
 
 def verify_file(path: Path, officials: Sequence[Policy]) -> Verification:
     """Compare the inputs now in a workbook with the audit snapshot its evaluation left."""
+    return verify_and_read(path, officials)[0]
+
+
+def verify_and_read(
+    path: Path, officials: Sequence[Policy]
+) -> tuple[Verification, dict[str, CellValue] | None]:
+    """`verify_file`, and the snapshot as its cells show (a formula as its saved result, as
+    calamine reads it) for the register's row, from the same read of the file; None when the
+    file cannot be opened."""
     try:
-        book, inputs = read_file(path)
-        snapshot = read_snapshot(book)
+        book = open_book(path)
     except InputError as exc:
-        return Verification(path, "unreadable", None, issues=tuple(exc.issues))
+        return Verification(path, "unreadable", None, issues=tuple(exc.issues)), None
+    shown = read_snapshot(book, as_written=False)
+    try:
+        inputs = read_book_inputs(path, book)
+    except InputError as exc:
+        return Verification(path, "unreadable", None, issues=tuple(exc.issues)), shown
+    return _verified(path, book, inputs, read_snapshot(book), officials), shown
+
+
+def _verified(
+    path: Path,
+    book: Book,
+    inputs: WorkbookInputs,
+    snapshot: Mapping[str, CellValue],
+    officials: Sequence[Policy],
+) -> Verification:
     used = inputs.policy or (None if POLICY_SHEET in book.sheet_names else officials[0])
     policy = None if used is None else _policy_check(used, officials)
     if "audit.fingerprint" not in snapshot:

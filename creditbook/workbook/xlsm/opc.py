@@ -56,11 +56,15 @@ def resolve(source: str, target: str) -> str:
 
 
 class Package:
-    def __init__(self, data: bytes) -> None:
-        self._zip = zipfile.ZipFile(io.BytesIO(data))
+    def __init__(self, source: bytes | zipfile.ZipFile) -> None:
+        """A package from its bytes, or from a zip already opened (and checked, `intake`)."""
+        self._zip = (
+            source if isinstance(source, zipfile.ZipFile) else zipfile.ZipFile(io.BytesIO(source))
+        )
         self._infos = self._zip.infolist()
         self._names = {info.filename for info in self._infos}
         self._cache: dict[str, bytes] = {}
+        self._relationships: dict[str, list[Relationship]] = {}  # by relationships part
         self._changed: dict[str, bytes] = {}
         self._added: list[str] = []
         self.workbook = self._workbook_part()
@@ -80,6 +84,11 @@ class Package:
         rels = rels_part(part)
         if not self.has(rels):
             return []
+        if rels not in self._relationships:
+            self._relationships[rels] = self._read_relationships(part, rels)
+        return self._relationships[rels]
+
+    def _read_relationships(self, part: str, rels: str) -> list[Relationship]:
         found = []
         for element in ET.fromstring(self.read(rels)).iter(f"{{{REL_NS}}}Relationship"):
             external = element.get("TargetMode") == "External"
@@ -123,6 +132,7 @@ class Package:
         if part not in self._names and part not in self._added:
             self._added.append(part)
         self._changed[part] = data
+        self._relationships.pop(part, None)
 
     def free_part(self, pattern: str) -> str:
         """The first unused part name of `pattern` ("xl/worksheets/sheet{}.xml") from 1 up."""
