@@ -38,6 +38,7 @@ def cell_position(reference: str) -> tuple[int, int]:
     return int(match[2]), column_index(match[1])
 
 
+@lru_cache(maxsize=4096)  # the merged ranges and tables of every workbook from one template alike
 def range_bounds(reference: str) -> tuple[int | None, int | None, int | None, int | None]:
     """(first column, first row, last column, last row) of A1:C3, a single cell, whole columns
     (A:C, rows None) or whole rows (1:3, columns None); ValueError for anything else."""
