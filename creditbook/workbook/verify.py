@@ -22,7 +22,7 @@ from creditbook.core.records import Issue, Lang, Text, format_path, text
 from creditbook.data import default_prices
 from creditbook.workbook.cells import Assembled, CellValue
 from creditbook.workbook.decide import WorkbookInputs, application_of, policy_status
-from creditbook.workbook.file_io import InputError
+from creditbook.workbook.file_io import InputError, unreadable_workbook
 from creditbook.workbook.flatten import EMPTY_LIST, EMPTY_MAP, flatten
 from creditbook.workbook.layout import INPUT_SHEETS, POLICY_SHEET
 from creditbook.workbook.package_reader import Book, open_book, read_book_inputs, read_snapshot
@@ -101,7 +101,11 @@ def verify_and_read(
         book = open_book(path)
     except InputError as exc:
         return Verification(path, "unreadable", None, issues=tuple(exc.issues)), None
-    shown = read_snapshot(book, as_written=False)
+    try:
+        shown = read_snapshot(book, as_written=False)
+    except Exception as exc:  # a damaged Approval sheet is a fault of the file, as in open_book
+        issues = unreadable_workbook(path, exc).issues
+        return Verification(path, "unreadable", None, issues=tuple(issues)), None
     try:
         inputs = read_book_inputs(path, book)
     except InputError as exc:

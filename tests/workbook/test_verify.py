@@ -8,7 +8,7 @@ import random
 import subprocess
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 
@@ -22,6 +22,8 @@ from tamper import another_value, evaluate, input_cells, with_playbook
 from creditbook.core.labels import display
 from creditbook.core.models import Procurement
 from creditbook.core.prices import PRICE_COLUMNS, TIER_COLUMNS, UNTIERED_COLUMNS
+from creditbook.data import default_prices
+from creditbook.portfolio.register import build_register
 from creditbook.workbook.cells import CellValue
 from creditbook.workbook.decide import application_of
 from creditbook.workbook.layout import (
@@ -35,6 +37,7 @@ from creditbook.workbook.layout import (
 )
 from creditbook.workbook.session import officials
 from creditbook.workbook.verify import Verification, verify_file
+from creditbook.workbook.xlsm.opc import Package
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = sorted((ROOT / "workbook" / "examples").glob("*.xlsm"))
@@ -109,6 +112,25 @@ def test_a_file_that_is_not_a_workbook_is_unreadable(tmp_path: Path) -> None:
     result = verify_file(path, OFFICIALS)
     assert (result.status, result.policy) == ("unreadable", None)
     assert result.issues[0].location == str(path)
+
+
+def test_a_damaged_approval_sheet_is_unreadable(evaluated: dict[str, Path], tmp_path: Path) -> None:
+    """The snapshot is read before the inputs (the register's row comes from it): an Approval
+    sheet that is not XML is the file's fault, unreadable, for verify and for the register."""
+    source = evaluated["listed_company"]
+    package = Package(source.read_bytes())
+    part = next(sheet.part for sheet in package.sheets() if sheet.name == APPROVAL_SHEET)
+    assert part is not None
+    package.write(part, package.read(part)[:-200])  # cut off inside the sheet's closing tags
+    damaged = tmp_path / "damaged.xlsm"
+    damaged.write_bytes(package.to_bytes())
+    result = verify_file(damaged, OFFICIALS)
+    assert (result.status, result.policy) == ("unreadable", None)
+    assert "not a readable Excel workbook" in result.issues[0].message.en
+    row = build_register([damaged], OFFICIALS, default_prices(), date(2026, 12, 20), verify=True)
+    assert row[["status", "verify_status", "verify_failing"]].values.tolist() == [
+        ["unreadable", "unreadable", True]
+    ]
 
 
 # ------------------------------------------------------------------------- single edits
