@@ -299,8 +299,8 @@ class Book:
         tables = {}
         for relationship in self.package.relationships(part):
             if relationship.type == TABLE_REL and self.package.has(relationship.part):
-                root = ET.fromstring(self.package.read(relationship.part))
-                tables[root.get("name", "")] = root.get("ref", "")
+                name, ref = _table(self.package.read(relationship.part))
+                tables[name] = ref
         return tables
 
     # ------------------------------------------------------------------ cells
@@ -353,6 +353,13 @@ class Book:
     ) -> Iterator[list[CellValue]]:
         for row in range(first, last + 1):
             yield [self.read(ws, row, column) for column in range(left, right + 1)]
+
+
+@lru_cache(maxsize=64)  # the tables of workbooks from one template are mostly alike
+def _table(data: bytes) -> tuple[str, str]:
+    """An Excel table's name and range, from its part."""
+    root = ET.fromstring(data)
+    return root.get("name", ""), root.get("ref", "")
 
 
 def _formula(element: ET.Element, coordinate: str, shared: dict[str, Translator]) -> str:

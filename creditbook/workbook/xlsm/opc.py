@@ -13,6 +13,7 @@ import posixpath
 import xml.etree.ElementTree as ET
 import zipfile
 from dataclasses import dataclass
+from functools import lru_cache
 
 from creditbook.workbook.xlsm import spans
 from creditbook.workbook.xlsm.spans import quoteattr
@@ -64,7 +65,6 @@ class Package:
         self._infos = self._zip.infolist()
         self._names = {info.filename for info in self._infos}
         self._cache: dict[str, bytes] = {}
-        self._relationships: dict[str, list[Relationship]] = {}  # by relationships part
         self._changed: dict[str, bytes] = {}
         self._added: list[str] = []
         self.workbook = self._workbook_part()
@@ -80,28 +80,9 @@ class Package:
             self._cache[part] = self._zip.read(part)
         return self._cache[part]
 
-    def relationships(self, part: str) -> list[Relationship]:
+    def relationships(self, part: str) -> tuple[Relationship, ...]:
         rels = rels_part(part)
-        if not self.has(rels):
-            return []
-        if rels not in self._relationships:
-            self._relationships[rels] = self._read_relationships(part, rels)
-        return self._relationships[rels]
-
-    def _read_relationships(self, part: str, rels: str) -> list[Relationship]:
-        found = []
-        for element in ET.fromstring(self.read(rels)).iter(f"{{{REL_NS}}}Relationship"):
-            external = element.get("TargetMode") == "External"
-            target = element.get("Target", "")
-            found.append(
-                Relationship(
-                    element.get("Id", ""),
-                    element.get("Type", ""),
-                    target if external else resolve(part, target),
-                    external,
-                )
-            )
-        return found
+        return _relationships(part, self.read(rels)) if self.has(rels) else ()
 
     def related(self, part: str, rel_type: str) -> str | None:
         return next(
@@ -132,7 +113,6 @@ class Package:
         if part not in self._names and part not in self._added:
             self._added.append(part)
         self._changed[part] = data
-        self._relationships.pop(part, None)
 
     def free_part(self, pattern: str) -> str:
         """The first unused part name of `pattern` ("xl/worksheets/sheet{}.xml") from 1 up."""
@@ -185,6 +165,24 @@ class Package:
                 info.compress_type = zipfile.ZIP_DEFLATED
                 archive.writestr(info, self._changed[part])
         return out.getvalue()
+
+
+@lru_cache(maxsize=64)  # the relationship parts of workbooks from one template are alike
+def _relationships(part: str, data: bytes) -> tuple[Relationship, ...]:
+    """The relationships of `part`, from its relationships part's bytes `data`."""
+    found = []
+    for element in ET.fromstring(data).iter(f"{{{REL_NS}}}Relationship"):
+        external = element.get("TargetMode") == "External"
+        target = element.get("Target", "")
+        found.append(
+            Relationship(
+                element.get("Id", ""),
+                element.get("Type", ""),
+                target if external else resolve(part, target),
+                external,
+            )
+        )
+    return tuple(found)
 
 
 def _copy(info: zipfile.ZipInfo) -> zipfile.ZipInfo:
