@@ -355,7 +355,7 @@ class Book:
             yield [self.read(ws, row, column) for column in range(left, right + 1)]
 
 
-@lru_cache(maxsize=64)  # the tables of workbooks from one template are mostly alike
+@lru_cache(maxsize=16)  # the tables of workbooks from one template are mostly alike
 def _table(data: bytes) -> tuple[str, str]:
     """An Excel table's name and range, from its part."""
     root = ET.fromstring(data)
@@ -560,6 +560,7 @@ def read_snapshot(book: Book, *, as_written: bool = True) -> dict[str, CellValue
 
 
 def _written(book: Book, ws: SheetCells, row: int, column: int, as_written: bool) -> CellValue:
+    """A snapshot cell: as written, a formula as its text; else a formula as its saved result."""
     raw = ws.cells.get((row, column))
     if raw is None or ws.covered(row, column):
         return None

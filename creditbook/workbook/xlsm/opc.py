@@ -167,7 +167,7 @@ class Package:
         return out.getvalue()
 
 
-@lru_cache(maxsize=64)  # the relationship parts of workbooks from one template are alike
+@lru_cache(maxsize=16)  # the relationship parts of workbooks from one template are alike
 def _relationships(part: str, data: bytes) -> tuple[Relationship, ...]:
     """The relationships of `part`, from its relationships part's bytes `data`."""
     found = []
