@@ -53,12 +53,7 @@ class Progress:
             self._draw(now)
 
     def _draw(self, now: float) -> None:
-        share = min(self.done / self.total, 1.0)
-        filled = int(WIDTH * share)
-        elapsed = now - self.start
-        self.stream.write(
-            f"\r{self.label} [{'#' * filled}{'.' * (WIDTH - filled)}] {share:4.0%}  {elapsed:.0f} s"
-        )
+        self.stream.write(f"\r{self.label} {bar(self.done / self.total, now - self.start)}")
         self.stream.flush()
         self.drawn_at = now
 
@@ -81,6 +76,13 @@ class Progress:
 
 
 SPINNER = "|/-\\"
+
+
+def bar(share: float, elapsed: float) -> str:
+    """[#####.....]  50 %  3 s: a share from 0 to 1 (clamped) and the seconds taken."""
+    share = min(max(share, 0.0), 1.0)
+    filled = int(WIDTH * share)
+    return f"[{'#' * filled}{'.' * (WIDTH - filled)}] {share:4.0%}  {elapsed:.0f} s"
 
 
 class Waiting:
@@ -119,12 +121,8 @@ class Waiting:
         except Exception:  # an engine that cannot say while it works: the time alone
             share = None
         elapsed = time.monotonic() - self.start
-        if share is None:
-            shown = f"{SPINNER[self.drawn % len(SPINNER)]}  {elapsed:.0f} s"
-        else:
-            share = min(max(share, 0.0), 1.0)
-            filled = int(WIDTH * share)
-            shown = f"[{'#' * filled}{'.' * (WIDTH - filled)}] {share:4.0%}  {elapsed:.0f} s"
+        spinner = f"{SPINNER[self.drawn % len(SPINNER)]}  {elapsed:.0f} s"
+        shown = spinner if share is None else bar(share, elapsed)
         self.stream.write(f"\r{self.label} {shown}")
         self.stream.flush()
         self.drawn += 1
